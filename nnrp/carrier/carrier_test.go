@@ -117,7 +117,10 @@ func TestEcho(t *testing.T) {
 					t.Fatal(err)
 				}
 				select {
-				case <-served:
+				case err := <-served:
+					if err != nil {
+						t.Fatalf("server side: %v", err)
+					}
 				case <-time.After(5 * time.Second):
 					t.Fatal("server did not see the close")
 				}
@@ -146,7 +149,9 @@ func TestAcceptCancel(t *testing.T) {
 				t.Fatalf("%v: dial after cancelled accept: %v", kind, err)
 			}
 			_ = c.Close()
-			<-served
+			if err := <-served; err != nil {
+				t.Fatalf("%v: server side: %v", kind, err)
+			}
 		}
 		_ = l.Close()
 	}
@@ -184,7 +189,9 @@ func TestTLSRejectsUntrustedClientGracefully(t *testing.T) {
 			t.Fatalf("%v: trusted client after a failed one: %v", kind, err)
 		}
 		_ = c.Close()
-		<-served
+		if err := <-served; err != nil {
+			t.Fatalf("%v: server side: %v", kind, err)
+		}
 		_ = l.Close()
 	}
 }

@@ -88,10 +88,6 @@ func TestReaderErrors(t *testing.T) {
 	}
 }
 
-type pipeWriter struct {
-	net.Conn
-}
-
 func TestWriterOrderAndDone(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()

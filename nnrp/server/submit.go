@@ -1,0 +1,111 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nnrp-gpu/nnrp-gpu/nnrp/internal/bufpool"
+	"github.com/nnrp-gpu/nnrp-gpu/nnrp/wire"
+)
+
+// Submit is one admitted FRAME_SUBMIT: an operation in flight.
+//
+// Buffer lifetime: Body and the tensor view in View alias the receive
+// buffer. They are valid until the first of: Release, the frame's terminal
+// answer (SendResult, SendDrop, or the engine's own answer, which cancels
+// Context). Copy tiles out (e.g. into a staging buffer) and Release as early
+// as possible so the connection's memory stays bounded.
+type Submit struct {
+	Header wire.Header
+	Meta   wire.FrameSubmit
+	// View is the zero-copy tensor view (valid when HasView).
+	View    wire.SubmitView
+	HasView bool
+	// Body is the raw body.
+	Body    []byte
+	Arrived time.Time
+
+	session  *Session
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	deadline atomic.Int64 // unix nanoseconds, 0 = none
+	priority atomic.Int32
+
+	bufMu sync.Mutex
+	buf   *bufpool.Buf
+}
+
+// Session returns the session the frame belongs to.
+func (s *Submit) Session() *Session { return s.session }
+
+// FrameID returns the header frame_id.
+func (s *Submit) FrameID() uint32 { return s.Header.FrameID }
+
+// OperationID returns the metadata operation_id.
+func (s *Submit) OperationID() uint64 { return s.Meta.OperationID }
+
+// Context is cancelled when the engine answered the frame itself (client
+// cancel, deadline, shutdown, session or connection end); context.Cause
+// says which (ErrCancelled, ErrExpired, ErrShuttingDown, ErrSessionClosed).
+// Work for a cancelled frame should stop: its answer would be discarded.
+func (s *Submit) Context() context.Context { return s.ctx }
+
+// Deadline returns the frame's effective deadline: the earliest of arrival
+// + latency budget (frame, else session default, else server default),
+// DEADLINE and EXPIRE_AT. ok is false when the frame has no deadline.
+func (s *Submit) Deadline() (t time.Time, ok bool) {
+	n := s.deadline.Load()
+	if n == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, n), true
+}
+
+// Priority returns the priority class last set by PRIORITY_UPDATE, or the
+// session's priority.
+func (s *Submit) Priority() int { return int(s.priority.Load()) }
+
+// Release gives the receive buffer back early. Body and View must not be
+// used afterwards. It is safe to call more than once.
+func (s *Submit) Release() {
+	s.bufMu.Lock()
+	b := s.buf
+	s.buf = nil
+	s.bufMu.Unlock()
+	if b != nil {
+		b.Release()
+	}
+}
+
+// op is the owner's record of an operation in flight.
+type op struct {
+	sub      *Submit
+	frameID  uint32
+	opID     uint64
+	budget   time.Time // arrival + effective latency budget (zero: none)
+	deadline time.Time // from DEADLINE (zero: none)
+	expireAt time.Time // from EXPIRE_AT (zero: none)
+	expFlags wire.SchedulingFlags
+	seq      uint64 // last control_sequence seen for this operation
+}
+
+// effectiveDeadline is the earliest of the op's deadlines.
+func (o *op) effectiveDeadline() time.Time {
+	var d time.Time
+	for _, t := range []time.Time{o.budget, o.deadline, o.expireAt} {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	return d
+}
+
+func (o *op) publishDeadline() {
+	if d := o.effectiveDeadline(); !d.IsZero() {
+		o.sub.deadline.Store(d.UnixNano())
+	} else {
+		o.sub.deadline.Store(0)
+	}
+}
