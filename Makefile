@@ -27,6 +27,19 @@ NNRP_QUIC_SO_SHA256     := 772b1904c503ba4ace4c0ff4955beb28b978b38596dd288207090
 NNRP_FFI_TCP_LIB        := $(TP)/nnrp-ffi/tcp/libnnrp_ffi.so
 NNRP_FFI_QUIC_LIB       := $(TP)/nnrp-ffi/quic/libnnrp_ffi.so
 
+# Anime4K CNN 2x S weights (MIT, npm @websr/websr) for `make models`; a copy
+# is committed next to the converter's tests (runtime/modelgen/testdata).
+WEBSR_VERSION     := 0.0.15
+WEBSR_TGZ_SHA256  := 306586dcaceae60a5fe6a399eedd1d0c6ac9d8a7139fb5cf167df3095a81b214
+WEBSR_JSON_SHA256 := 28f9853f8a4640dbc2bef0617e8dc5929590f46c16c5a5fd50a9de2502f8724b
+WEBSR_WEIGHTS     := $(TP)/websr/cnn-2x-s-rl.json
+
+# A real photograph shipped in a Debian package (skimage's astronaut, public
+# domain), used by the super-resolution quality test; never committed.
+TEST_IMAGE_DEB    := python3-skimage=0.19.3-8
+TEST_IMAGE_SHA256 := 88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5
+NNRP_TEST_IMAGE   := $(TP)/testdata/astronaut.png
+
 GOLANGCI_VERSION := v2.15.0
 GOLANGCI         := $(BIN)/golangci-lint-$(GOLANGCI_VERSION)
 
@@ -34,7 +47,7 @@ GOLANGCI         := $(BIN)/golangci-lint-$(GOLANGCI_VERSION)
 RACE_PKGS := ./nnrp/... ./runtime/... ./gpu/...
 FUZZTIME  ?= 30s
 
-export ORT_LIB NNRP_FFI_TCP_LIB NNRP_FFI_QUIC_LIB
+export ORT_LIB NNRP_FFI_TCP_LIB NNRP_FFI_QUIC_LIB NNRP_TEST_IMAGE
 
 .PHONY: help
 help: ## list the targets
@@ -66,8 +79,24 @@ $(NNRP_FFI_TCP_LIB):
 $(NNRP_FFI_QUIC_LIB):
 	@$(call fetch_npm_file,@nnrp/transport-quic@$(NNRP_FFI_VERSION),$(NNRP_QUIC_TGZ_SHA256),package/native/linux-x86_64/libnnrp_ffi.so,$@,$(NNRP_QUIC_SO_SHA256))
 
+.PHONY: weights
+weights: $(WEBSR_WEIGHTS) ## fetch the Anime4K S weights (MIT, npm @websr/websr, sha256-checked)
+$(WEBSR_WEIGHTS):
+	@$(call fetch_npm_file,@websr/websr@$(WEBSR_VERSION),$(WEBSR_TGZ_SHA256),package/weights/anime4k/cnn-2x-s-rl.json,$@,$(WEBSR_JSON_SHA256))
+
+.PHONY: test-image
+test-image: $(NNRP_TEST_IMAGE) ## fetch the test photograph from Debian's python3-skimage (sha256-checked)
+$(NNRP_TEST_IMAGE):
+	@echo "fetching $(TEST_IMAGE_DEB) → $@"; \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; chmod 755 "$$tmp"; \
+	get() { (cd "$$tmp" && apt-get download -q "$(TEST_IMAGE_DEB)" >/dev/null 2>&1); }; \
+	get || { apt-get update -qq >/dev/null && get; } || { echo "apt-get download $(TEST_IMAGE_DEB) failed" >&2; exit 1; }; \
+	dpkg-deb --fsys-tarfile "$$tmp"/python3-skimage_*.deb | tar -x -C "$$tmp" ./usr/lib/python3/dist-packages/skimage/data/astronaut.png; \
+	mkdir -p "$(@D)"; install -m 0644 "$$tmp/usr/lib/python3/dist-packages/skimage/data/astronaut.png" "$@"; \
+	echo "$(TEST_IMAGE_SHA256)  $@" | sha256sum -c --quiet || { rm -f "$@"; echo "sha256 mismatch for $@" >&2; exit 1; }
+
 .PHONY: deps
-deps: ort nnrp-runtime ## fetch every native dependency
+deps: ort nnrp-runtime test-image ## fetch every native dependency and test input
 	@$(GO) mod download
 
 .PHONY: build
@@ -106,6 +135,10 @@ $(GOLANGCI):
 lint: $(GOLANGCI) ## golangci-lint (staticcheck, errorlint, depguard layer rules), gofmt
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed" >&2; exit 1; }
 	$(GOLANGCI) run ./...
+
+.PHONY: onnxpb
+onnxpb: ## regenerate runtime/onnx/onnxpb/onnx.pb.go (needs Debian protobuf-compiler)
+	$(GO) generate ./runtime/onnx/onnxpb
 
 .PHONY: clean
 clean: ## remove build outputs (keeps fetched libraries)
