@@ -1,0 +1,242 @@
+package nnrpffitest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nnrp-gpu/nnrp-gpu/cgo/nnrpffi"
+)
+
+// Commands an EchoServer reads from the common-header trace id of each
+// FRAME_SUBMIT. Every RESULT_PUSH echoes the submitted body byte for byte,
+// sets inference / queue / total times 7 / 1 / 9 ms, active profile 1 for a
+// tensor submit (else 2), the submit's payload kinds, and as applied budget
+// policy the bit of its class that the submit allowed.
+const (
+	// CmdComplete: RESULT_PUSH class complete.
+	CmdComplete uint64 = iota
+	// CmdPartial: class partial, flag PARTIAL; a tensor submit gets tile
+	// count 8, covered 5, dropped 3.
+	CmdPartial
+	// CmdStaleReuse: class stale_reuse, flag STALE, reused_frame_id = the
+	// submit's dependency_frame_id.
+	CmdStaleReuse
+	// CmdDegraded: class degraded, flag FALLBACK.
+	CmdDegraded
+	// CmdDrop: RESULT_DROP_REASON budget_exceeded, source server, flag final,
+	// diagnostic EchoDropDiagnostic.
+	CmdDrop
+	// CmdStream: PROGRESS (stage 5, 50 %), PARTIAL_RESULT (sequence 1, the
+	// first half of the body), then a complete RESULT_PUSH.
+	CmdStream
+	// CmdHold: no reply until the client's FRAME_CANCEL, then
+	// RESULT_DROP_REASON peer_cancelled, diagnostic EchoCancelDiagnostic.
+	CmdHold
+)
+
+// Diagnostics an EchoServer puts into its drops.
+const (
+	EchoDropDiagnostic   = "echo server drop"
+	EchoCancelDiagnostic = "echo server cancelled"
+)
+
+// EchoResultMetadata is the RESULT_PUSH metadata an EchoServer sends for a
+// submit with command cmd (see the Cmd constants).
+func EchoResultMetadata(cmd uint64, submit *nnrpffi.FrameSubmitMetadata) nnrpffi.ResultPushMetadata {
+	tensor := submit.PayloadKinds&nnrpffi.PayloadTensor != 0
+	m := nnrpffi.ResultPushMetadata{
+		ActiveProfileID: nnrpffi.ProfileToken,
+		InferenceMs:     7,
+		QueueMs:         1,
+		ServerTotalMs:   9,
+		PayloadKinds:    submit.PayloadKinds,
+	}
+	if tensor {
+		m.ActiveProfileID = nnrpffi.ProfileTensor
+	}
+	switch cmd {
+	case CmdPartial:
+		m.Class = nnrpffi.ClassPartial
+		m.Flags = nnrpffi.ResultPartial
+		m.AppliedBudgetPolicy = submit.BudgetPolicy & nnrpffi.AllowPartial
+		if tensor {
+			m.TileCount, m.CoveredTileCount, m.DroppedTileCount = 8, 5, 3
+		}
+	case CmdStaleReuse:
+		m.Class = nnrpffi.ClassStaleReuse
+		m.Flags = nnrpffi.ResultStale
+		m.AppliedBudgetPolicy = submit.BudgetPolicy & nnrpffi.AllowStaleReuse
+		m.ReusedFrameID = submit.DependencyFrameID
+	case CmdDegraded:
+		m.Class = nnrpffi.ClassDegraded
+		m.Flags = nnrpffi.ResultFallback
+		m.AppliedBudgetPolicy = submit.BudgetPolicy & nnrpffi.AllowDegraded
+	}
+	return m
+}
+
+// EchoServer is an official NNRP server that answers every submit according
+// to the command in its trace id.
+type EchoServer struct {
+	srv       *nnrpffi.Server
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+
+	mu       sync.Mutex
+	errs     []error
+	sessions int
+	frames   int
+}
+
+// StartEchoServer listens with o and serves until Close.
+func StartEchoServer(lib *nnrpffi.Lib, o nnrpffi.ListenOptions) (*EchoServer, error) {
+	srv, err := lib.Listen(o)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &EchoServer{srv: srv, cancel: cancel}
+	e.wg.Add(1)
+	go e.acceptLoop(ctx)
+	return e, nil
+}
+
+// Endpoint is the bound endpoint.
+func (e *EchoServer) Endpoint() string { return e.srv.Endpoint() }
+
+// Counts returns the number of sessions accepted and frames answered so far.
+func (e *EchoServer) Counts() (sessions, frames int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.sessions, e.frames
+}
+
+func (e *EchoServer) fail(err error) {
+	e.mu.Lock()
+	e.errs = append(e.errs, err)
+	e.mu.Unlock()
+}
+
+// Close stops accepting, ends every session loop, closes the server and
+// returns every error the server met. Later calls return nnrpffi.ErrClosed.
+func (e *EchoServer) Close() error {
+	err := nnrpffi.ErrClosed
+	e.closeOnce.Do(func() {
+		e.cancel()
+		e.wg.Wait()
+		cerr := e.srv.Close()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		err = errors.Join(append(e.errs, cerr)...)
+	})
+	return err
+}
+
+func (e *EchoServer) acceptLoop(ctx context.Context) {
+	defer e.wg.Done()
+	for {
+		sess, err := e.srv.Accept(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.fail(fmt.Errorf("echo server accept: %w", err))
+			}
+			return
+		}
+		e.mu.Lock()
+		e.sessions++
+		e.mu.Unlock()
+		e.wg.Add(1)
+		go e.serve(ctx, sess)
+	}
+}
+
+// servePoll bounds one Await so that a session loop notices Close.
+const servePoll = 50 * time.Millisecond
+
+func (e *EchoServer) serve(ctx context.Context, sess *nnrpffi.ServerSession) {
+	defer e.wg.Done()
+	held := map[uint32]nnrpffi.Operation{}
+	for ctx.Err() == nil {
+		events, err := sess.Await(servePoll, 1)
+		for i := range events {
+			ev := &events[i]
+			switch {
+			case ev.Submit != nil:
+				if herr := e.answer(sess, ev, held); herr != nil {
+					e.fail(herr)
+				}
+			case ev.Header.Type == nnrpffi.MsgFrameCancel:
+				op, ok := held[ev.Header.FrameID]
+				if !ok {
+					continue // answered before the cancel arrived
+				}
+				delete(held, ev.Header.FrameID)
+				if derr := sess.SendDrop(op, nnrpffi.DropReason{
+					Code: nnrpffi.DropPeerCancelled, SourceRole: nnrpffi.RoleServer,
+					Flags: nnrpffi.DropFlagFinal, Diagnostic: []byte(EchoCancelDiagnostic),
+				}); derr != nil {
+					e.fail(fmt.Errorf("echo server: drop of cancelled frame %d: %w", ev.Header.FrameID, derr))
+				}
+			case ev.Kind == nnrpffi.EventSessionClosed:
+				if cerr := sess.Close(); cerr != nil {
+					e.fail(fmt.Errorf("echo server: session %d close ack: %w", sess.ID(), cerr))
+				}
+				return
+			}
+		}
+		if err != nil {
+			// The client dropping its connection without SESSION_CLOSE ends
+			// the session with "invalid state" (transport closed).
+			if !errors.Is(err, nnrpffi.StatusInvalidState) {
+				e.fail(fmt.Errorf("echo server: session %d: %w", sess.ID(), err))
+			}
+			break
+		}
+	}
+	if err := sess.Close(); err != nil && !errors.Is(err, nnrpffi.StatusInvalidState) {
+		e.fail(fmt.Errorf("echo server: session %d close: %w", sess.ID(), err))
+	}
+}
+
+func (e *EchoServer) answer(sess *nnrpffi.ServerSession, ev *nnrpffi.Event, held map[uint32]nnrpffi.Operation) error {
+	cmd := ev.Header.TraceID
+	op := ev.Op
+	sub := ev.Submit
+	switch cmd {
+	case CmdHold:
+		held[op.FrameID] = op
+		return nil
+	case CmdDrop:
+		if err := sess.SendDrop(op, nnrpffi.DropReason{
+			ResultSequence: 1, Code: nnrpffi.DropBudgetExceeded, SourceRole: nnrpffi.RoleServer,
+			Flags: nnrpffi.DropFlagFinal, Diagnostic: []byte(EchoDropDiagnostic),
+		}); err != nil {
+			return fmt.Errorf("echo server: drop of frame %d: %w", op.FrameID, err)
+		}
+	case CmdStream:
+		if err := sess.SendProgress(op, nnrpffi.Progress{ProgressSequence: 1, StageCode: 5, PercentX100: 5000}); err != nil {
+			return fmt.Errorf("echo server: progress of frame %d: %w", op.FrameID, err)
+		}
+		half := sub.Body[:len(sub.Body)/2]
+		if len(half) == 0 {
+			half = []byte{0} // a partial result needs a body or an object
+		}
+		if err := sess.SendPartial(op, nnrpffi.PartialResult{ResultSequence: 1, Body: half}); err != nil {
+			return fmt.Errorf("echo server: partial result of frame %d: %w", op.FrameID, err)
+		}
+		fallthrough
+	default:
+		m := EchoResultMetadata(cmd, &sub.Metadata)
+		if err := sess.SendResult(op, &m, sub.Body); err != nil {
+			return fmt.Errorf("echo server: result of frame %d: %w", op.FrameID, err)
+		}
+	}
+	e.mu.Lock()
+	e.frames++
+	e.mu.Unlock()
+	return nil
+}
