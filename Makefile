@@ -44,7 +44,7 @@ GOLANGCI_VERSION := v2.15.0
 GOLANGCI         := $(BIN)/golangci-lint-$(GOLANGCI_VERSION)
 
 # Packages whose tests run with -race (the concurrent ones).
-RACE_PKGS := ./nnrp/... ./runtime/... ./gpu/...
+RACE_PKGS := $(foreach d,nnrp runtime gpu,$(if $(wildcard $(d)),./$(d)/...))
 FUZZTIME  ?= 30s
 
 export ORT_LIB NNRP_FFI_TCP_LIB NNRP_FFI_QUIC_LIB NNRP_TEST_IMAGE
