@@ -182,6 +182,19 @@ func (c *Conn) fail(err error) {
 	})
 }
 
+// maxBacklog is the client's outbound queue bound: Submit waits while more
+// than this is queued and not yet written.
+const maxBacklog = 16 << 20
+
+// send queues segments the client owns and returns without waiting for the
+// write, once the queue is below maxBacklog.
+func (c *Conn) send(ctx context.Context, segs [][]byte) error {
+	if err := c.w.WaitBelow(ctx, maxBacklog); err != nil {
+		return err
+	}
+	return c.w.Enqueue(link.Outbound{Segs: segs})
+}
+
 // write queues segments and waits until they are written.
 func (c *Conn) write(ctx context.Context, segs [][]byte) error {
 	done := make(chan error, 1)

@@ -175,8 +175,9 @@ type Frame struct {
 	TraceID uint64
 }
 
-// Submit sends a frame and returns its frame id once it is written.
-// Results and drops arrive through Next.
+// Submit queues a frame for sending and returns its frame id (it waits only
+// while the connection's outbound queue is full). Results and drops arrive
+// through Next.
 func (s *Session) Submit(ctx context.Context, f *Frame) (uint32, error) {
 	s.mu.Lock()
 	if s.closing {
@@ -212,7 +213,7 @@ func (s *Session) Submit(ctx context.Context, f *Frame) (uint32, error) {
 	}
 	s.ops[frame] = opID
 	s.mu.Unlock()
-	if err := s.c.write(ctx, [][]byte{pkt}); err != nil {
+	if err := s.c.send(ctx, [][]byte{pkt}); err != nil {
 		return 0, err
 	}
 	return frame, nil

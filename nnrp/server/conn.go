@@ -66,7 +66,9 @@ type command struct {
 	check func(*op) error
 	// count records the terminal in the stats once it is accepted.
 	count func(*Stats)
-	reply chan error
+	// done is called exactly once with the outcome: the owner's refusal,
+	// or the write's result once the packet left (or failed to).
+	done func(error)
 }
 
 type conn struct {
@@ -77,6 +79,9 @@ type conn struct {
 
 	in       chan inbound
 	cmds     chan command
+	cmdMu    sync.RWMutex  // held (read) while posting to cmds
+	cmdShut  bool          // set under cmdMu (write): cmds takes no more
+	stopping chan struct{} // closed when teardown starts
 	quit     chan error    // shutdown/abort requests
 	finished chan struct{} // closed when run has fully ended
 	ctx      context.Context
@@ -106,6 +111,7 @@ func newConn(s *Server, c carrier.Conn) *conn {
 		cmds:     make(chan command, commandQueue),
 		quit:     make(chan error, 1),
 		finished: make(chan struct{}),
+		stopping: make(chan struct{}),
 		ctx:      ctx, cancel: cancel,
 		sessions:   map[uint32]*Session{},
 		readerDone: make(chan struct{}),
@@ -280,11 +286,16 @@ func (c *conn) teardown(cause error) {
 		}
 		break
 	}
-	// Fail application commands that will never run.
+	// Fail application commands that will never run. After cmdShut is set
+	// no one can post, so every queued command is seen here.
+	close(c.stopping)
+	c.cmdMu.Lock()
+	c.cmdShut = true
+	c.cmdMu.Unlock()
 	for {
 		select {
 		case cmd := <-c.cmds:
-			cmd.reply <- ErrConnClosed
+			cmd.done(ErrConnClosed)
 			continue
 		default:
 		}
@@ -295,30 +306,35 @@ func (c *conn) teardown(cause error) {
 	}
 }
 
-// call hands an application request to the owner and waits for its outcome
-// (for packets: until written). ctx only bounds the wait for a place in the
-// owner's queue: once a packet is queued its segments may be in use by the
-// writer, so the call waits for the write.
-func (c *conn) call(ctx context.Context, cmd command) error {
-	cmd.reply = make(chan error, 1)
-	select {
-	case c.cmds <- cmd:
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-c.finished:
+// post hands an application request to the owner. On success cmd.done
+// will be called exactly once; on error it is not called. ctx bounds only
+// the wait for a place in the owner's queue.
+func (c *conn) post(ctx context.Context, cmd command) error {
+	c.cmdMu.RLock()
+	defer c.cmdMu.RUnlock()
+	if c.cmdShut {
 		return ErrConnClosed
 	}
 	select {
-	case err := <-cmd.reply:
-		return err
-	case <-c.finished:
-		select {
-		case err := <-cmd.reply:
-			return err
-		default:
-			return ErrConnClosed
-		}
+	case c.cmds <- cmd:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-c.stopping:
+		return ErrConnClosed
 	}
+}
+
+// call posts cmd and waits for its outcome (for packets: until written).
+// Once posted, a packet's segments may be in use by the writer, so call
+// waits for the write whatever ctx does.
+func (c *conn) call(ctx context.Context, cmd command) error {
+	reply := make(chan error, 1)
+	cmd.done = func(err error) { reply <- err }
+	if err := c.post(ctx, cmd); err != nil {
+		return err
+	}
+	return <-reply
 }
 
 // handle processes one inbound packet on the owner goroutine. A non-nil

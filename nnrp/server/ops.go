@@ -268,7 +268,7 @@ func (c *conn) dropAll(reason wire.DropReason, cause error, diag string) {
 func (c *conn) execute(cmd command) {
 	s := cmd.sess
 	if c.sessions[s.info.ID] != s {
-		cmd.reply <- ErrSessionClosed
+		cmd.done(ErrSessionClosed)
 		return
 	}
 	switch cmd.kind {
@@ -276,22 +276,21 @@ func (c *conn) execute(cmd command) {
 		o := s.ops[cmd.frameID]
 		if o == nil {
 			c.srv.stats.LateAnswers.Add(1)
-			cmd.reply <- ErrNotInFlight
+			cmd.done(ErrNotInFlight)
 			return
 		}
 		if cmd.check != nil {
 			if err := cmd.check(o); err != nil {
-				cmd.reply <- err
+				cmd.done(err)
 				return
 			}
 		}
-		sub := o.sub
-		reply := cmd.reply
+		sub, done := o.sub, cmd.done
 		if err := c.w.Enqueue(link.Outbound{Segs: cmd.segs, Done: func(err error) {
 			sub.Release()
-			reply <- err
+			done(err)
 		}}); err != nil {
-			cmd.reply <- err
+			cmd.done(err)
 			return
 		}
 		if cmd.count != nil {
@@ -300,12 +299,11 @@ func (c *conn) execute(cmd command) {
 		c.endOp(s, o, errAnswered, false)
 	case cmdPacket:
 		if cmd.frameID != 0 && s.ops[cmd.frameID] == nil {
-			cmd.reply <- ErrNotInFlight
+			cmd.done(ErrNotInFlight)
 			return
 		}
-		reply := cmd.reply
-		if err := c.w.Enqueue(link.Outbound{Segs: cmd.segs, Done: func(err error) { reply <- err }}); err != nil {
-			cmd.reply <- err
+		if err := c.w.Enqueue(link.Outbound{Segs: cmd.segs, Done: cmd.done}); err != nil {
+			cmd.done(err)
 		}
 	case cmdCloseSession:
 		if s.state == sessionOpen {
@@ -314,6 +312,6 @@ func (c *conn) execute(cmd command) {
 			}
 			s.state = sessionTombstone
 		}
-		cmd.reply <- nil
+		cmd.done(nil)
 	}
 }

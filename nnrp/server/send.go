@@ -45,6 +45,21 @@ var builders = sync.Pool{New: func() any { return new(wire.ResultBuilder) }}
 // discarded), or the validation error (nothing is sent; the frame stays in
 // flight and still needs an answer).
 func (s *Session) SendResult(ctx context.Context, sub *Submit, r *Result) error {
+	reply := make(chan error, 1)
+	if err := s.SendResultAsync(ctx, sub, r, func(err error) { reply <- err }); err != nil {
+		return err
+	}
+	return <-reply
+}
+
+// SendResultAsync is SendResult without the wait: it returns once the
+// result is validated and handed to the connection, and done is called
+// exactly once — with nil after the result was written, or with the reason
+// it was not (ErrNotInFlight, a policy violation, the connection's end).
+// r's sections must stay unmodified until done is called (that is when a
+// staging buffer may be reused). When it returns an error, done is not
+// called. done must not block.
+func (s *Session) SendResultAsync(ctx context.Context, sub *Submit, r *Result, done func(error)) error {
 	m := r.Meta
 	if m.ServerTotalMS == 0 {
 		m.ServerTotalMS = clampMS(time.Since(sub.Arrived))
@@ -52,39 +67,41 @@ func (s *Session) SendResult(ctx context.Context, sub *Submit, r *Result) error 
 	h := wire.Header{Flags: r.HeaderFlags, SessionID: s.info.ID, FrameID: sub.Header.FrameID,
 		ViewID: sub.Header.ViewID, RouteID: sub.Header.RouteID, TraceID: sub.Header.TraceID}
 	b := builders.Get().(*wire.ResultBuilder)
-	defer builders.Put(b)
 	var segs [][]byte
 	var err error
 	if r.Opaque != nil {
-		segs, err = opaqueResult(b, h, m, r.Opaque)
+		segs, err = opaqueResult(h, m, r.Opaque)
 	} else {
 		b.LegacyRaw = r.LegacyRaw
 		segs, err = b.Build(h, m, r.Tiles, r.Sections, r.Typed)
 	}
 	if err != nil {
+		builders.Put(b)
 		return err
 	}
 	class := m.Class
-	return s.conn.call(ctx, command{
+	err = s.conn.post(ctx, command{
 		kind: cmdTerminal, sess: s, frameID: sub.Header.FrameID, segs: segs,
-		check: func(o *op) error {
-			if err := m.CheckPolicy(o.sub.Meta.BudgetPolicy); err != nil {
-				return err
-			}
-			return nil
-		},
+		check: func(o *op) error { return m.CheckPolicy(o.sub.Meta.BudgetPolicy) },
 		count: func(st *Stats) {
 			if int(class) < len(st.ResultsSent) {
 				st.ResultsSent[class].Add(1)
 			}
 		},
+		done: func(err error) {
+			builders.Put(b) // the segments are no longer referenced
+			done(err)
+		},
 	})
+	if err != nil {
+		builders.Put(b)
+	}
+	return err
 }
 
-// opaqueResult frames an opaque-body result: header and metadata in the
-// builder's scratch is not available for this form, so they are encoded into
-// a small buffer and the body is a separate segment (not copied).
-func opaqueResult(_ *wire.ResultBuilder, h wire.Header, m wire.ResultPush, body []byte) ([][]byte, error) {
+// opaqueResult frames an opaque-body result: header and metadata in a small
+// buffer, the body a separate segment (not copied).
+func opaqueResult(h wire.Header, m wire.ResultPush, body []byte) ([][]byte, error) {
 	if m.IsTensor() {
 		return nil, fmt.Errorf("server: an opaque result body needs non-tensor metadata (payload_kind_bitmap 0x%x)", uint32(m.PayloadKindBitmap))
 	}

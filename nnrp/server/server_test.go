@@ -104,10 +104,12 @@ func (h *harness) close() {
 	h.wg.Wait()
 }
 
+// echo answers with the frame's own content, without waiting for the
+// write (so one session goroutine keeps the window full).
 func echo(ctx context.Context, s *server.Session, sub *server.Submit) {
 	r, err := server.EchoResult(sub)
 	if err == nil {
-		err = s.SendResult(ctx, sub, r)
+		err = s.SendResultAsync(ctx, sub, r, func(error) {})
 	}
 	if err != nil && !errors.Is(err, server.ErrNotInFlight) {
 		_ = s.SendDrop(ctx, sub, wire.DropCapabilityMismatch, err.Error())
