@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/nnrp-gpu/nnrp-gpu/nnrp/internal/bufpool"
 	"github.com/nnrp-gpu/nnrp-gpu/nnrp/internal/link"
@@ -50,11 +51,20 @@ type Event struct {
 	buf    *bufpool.Buf
 }
 
-// Release gives the event's buffer back. The event must not be used after.
+// resultViews recycles decoded results: a view is a few KiB and one is
+// needed per result.
+var resultViews = sync.Pool{New: func() any { return new(wire.ResultView) }}
+
+// Release gives the event's buffer (and decoded result) back. The event,
+// its Result and every slice taken from it must not be used after.
 func (e *Event) Release() {
 	if e.buf != nil {
 		e.buf.Release()
 		e.buf = nil
+	}
+	if e.Result != nil {
+		resultViews.Put(e.Result)
+		e.Result = nil
 	}
 }
 
@@ -74,9 +84,11 @@ func (s *Session) Next(ctx context.Context) (Event, error) {
 	switch pk.Header.Type {
 	case wire.TypeResultPush:
 		ev.Kind = EventResult
-		v := new(wire.ResultView)
+		v := resultViews.Get().(*wire.ResultView)
 		if err = v.Decode(pk, wire.Limits{}); err == nil {
 			ev.Result = v
+		} else {
+			resultViews.Put(v)
 		}
 	case wire.TypeResultDrop:
 		ev.Kind = EventDrop
