@@ -42,8 +42,11 @@ func ServerTLSConfig(certs ...tls.Certificate) *tls.Config {
 // DevCertificate is a development certificate chain accepted by the
 // official client (ERRATA.md 1): a private CA and an end-entity certificate
 // (CA:FALSE) whose subjectAltName lists the given hosts. Clients trust the
-// CA.
+// CA. A self-signed DevCertificate (DevCertificateOptions.SelfSigned) has no
+// separate CA: the leaf signs itself and is its own trust anchor.
 type DevCertificate struct {
+	// CA is the certificate clients trust: the development CA, or the leaf
+	// itself when self-signed.
 	CA      *x509.Certificate
 	CADER   []byte
 	LeafDER []byte
@@ -51,16 +54,76 @@ type DevCertificate struct {
 	KeyPKCS8 []byte
 	// TLS is the leaf with its chain, ready for ServerTLSConfig.
 	TLS tls.Certificate
+	// SelfSigned reports a leaf that signed itself (CA == the leaf).
+	SelfSigned bool
+}
+
+// DevCertificateOptions configures NewDevCertificateWith.
+type DevCertificateOptions struct {
+	// Hosts are the subjectAltName entries (DNS names or IP addresses);
+	// empty means "localhost", "127.0.0.1" and "::1".
+	Hosts []string
+	// SelfSigned makes the leaf sign itself instead of being issued by a
+	// development CA. It stays an end-entity certificate (CA:FALSE) with a
+	// SAN, which the official client accepts when it trusts that very
+	// certificate (a self-signed CA:TRUE certificate it rejects).
+	SelfSigned bool
 }
 
 // NewDevCertificate creates a CA and a leaf for hosts (DNS names or IP
-// addresses; default "localhost" and "127.0.0.1"), ECDSA P-256, valid for
-// one year.
+// addresses; default "localhost", "127.0.0.1" and "::1"), ECDSA P-256, valid
+// for one year.
 func NewDevCertificate(hosts ...string) (*DevCertificate, error) {
+	return NewDevCertificateWith(DevCertificateOptions{Hosts: hosts})
+}
+
+// NewDevCertificateWith creates development certificate material as o
+// says: ECDSA P-256 keys, valid for one year.
+func NewDevCertificateWith(o DevCertificateOptions) (*DevCertificate, error) {
+	hosts := o.Hosts
 	if len(hosts) == 0 {
 		hosts = []string{"localhost", "127.0.0.1", "::1"}
 	}
 	now := time.Now()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	leafTmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: hosts[0]},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  false,
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			leafTmpl.IPAddresses = append(leafTmpl.IPAddresses, ip)
+		} else {
+			leafTmpl.DNSNames = append(leafTmpl.DNSNames, h)
+		}
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if o.SelfSigned {
+		leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, leafTmpl, &key.PublicKey, key)
+		if err != nil {
+			return nil, fmt.Errorf("carrier: creating self-signed leaf certificate: %w", err)
+		}
+		leaf, err := x509.ParseCertificate(leafDER)
+		if err != nil {
+			return nil, err
+		}
+		return &DevCertificate{
+			CA: leaf, CADER: leafDER, LeafDER: leafDER, KeyPKCS8: keyDER, SelfSigned: true,
+			TLS: tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: key},
+		}, nil
+	}
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -83,34 +146,9 @@ func NewDevCertificate(hosts ...string) (*DevCertificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: hosts[0]},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  false,
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			leafTmpl.IPAddresses = append(leafTmpl.IPAddresses, ip)
-		} else {
-			leafTmpl.DNSNames = append(leafTmpl.DNSNames, h)
-		}
-	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
 		return nil, fmt.Errorf("carrier: creating leaf certificate: %w", err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, err
 	}
 	return &DevCertificate{
 		CA: ca, CADER: caDER, LeafDER: leafDER, KeyPKCS8: keyDER,
@@ -126,7 +164,8 @@ func serial() *big.Int {
 	return n
 }
 
-// RootPool returns a pool trusting only the development CA.
+// RootPool returns a pool trusting only the development CA (the leaf when
+// self-signed).
 func (d *DevCertificate) RootPool() *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(d.CA)
@@ -154,7 +193,11 @@ func (d *DevCertificate) WriteFiles(dir string) (DevCertificateFiles, error) {
 		ChainDescription: "leaf (CA:FALSE, SAN " + sanList(d) + ") signed by a private development CA",
 	}
 	chain := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d.LeafDER})
-	chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d.CADER})...)
+	if d.SelfSigned {
+		f.ChainDescription = "self-signed leaf (CA:FALSE, SAN " + sanList(d) + "); clients trust the leaf itself"
+	} else {
+		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d.CADER})...)
+	}
 	for _, w := range []struct {
 		path string
 		data []byte

@@ -92,7 +92,7 @@ type conn struct {
 	hello        *HelloContext
 	identity     Identity
 	sessions     map[uint32]*Session
-	timers       deadlineHeap
+	timers       timerHeap
 	timer        *time.Timer
 	timerAt      time.Time
 	lastInbound  time.Time
@@ -405,30 +405,56 @@ func protocolError(err error) (wire.ErrorCode, string) {
 	return code, err.Error()
 }
 
-// deadlineHeap orders pending deadline checks.
-type deadlineEntry struct {
-	at      time.Time
-	sess    *Session
-	frameID uint32
+// timerEntry is a pending deadline check: one per operation with a
+// deadline (op set), or a session's drained SESSION_CLOSE (op nil). Entries
+// are removed as soon as they are moot, so the heap holds at most one entry
+// per operation in flight.
+type timerEntry struct {
+	at   time.Time
+	sess *Session
+	op   *op
+	pos  int // 1 + index in the heap; 0 when not in it (the zero value)
 }
 
-type deadlineHeap []deadlineEntry
+// timerHeap orders pending deadline checks (earliest first).
+type timerHeap []*timerEntry
 
-func (h deadlineHeap) Len() int           { return len(h) }
-func (h deadlineHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h deadlineHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *deadlineHeap) Push(x any)        { *h = append(*h, x.(deadlineEntry)) }
-func (h *deadlineHeap) Pop() any {
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].pos, h[j].pos = i+1, j+1
+}
+func (h *timerHeap) Push(x any) {
+	e := x.(*timerEntry)
+	*h = append(*h, e)
+	e.pos = len(*h)
+}
+func (h *timerHeap) Pop() any {
 	old := *h
 	e := old[len(old)-1]
+	old[len(old)-1] = nil
 	*h = old[:len(old)-1]
+	e.pos = 0
 	return e
 }
 
-// schedule arms the owner's timer for a deadline check at t.
-func (c *conn) schedule(t time.Time, s *Session, frameID uint32) {
-	heap.Push(&c.timers, deadlineEntry{at: t, sess: s, frameID: frameID})
+// setTimer places e at time t (adding it if needed) and arms the timer.
+func (c *conn) setTimer(e *timerEntry, t time.Time) {
+	e.at = t
+	if e.pos > 0 {
+		heap.Fix(&c.timers, e.pos-1)
+	} else {
+		heap.Push(&c.timers, e)
+	}
 	c.armTimer(t)
+}
+
+// clearTimer removes e from the heap if it is in it.
+func (c *conn) clearTimer(e *timerEntry) {
+	if e.pos > 0 {
+		heap.Remove(&c.timers, e.pos-1)
+	}
 }
 
 func (c *conn) armTimer(t time.Time) {
@@ -456,8 +482,12 @@ func (c *conn) onTimer(now time.Time) error {
 		return c.fatal(wire.CodeInvalidState, "no CLIENT_HELLO within the handshake timeout")
 	}
 	for c.timers.Len() > 0 && !c.timers[0].at.After(now) {
-		e := heap.Pop(&c.timers).(deadlineEntry)
-		c.checkDeadline(e.sess, e.frameID, now)
+		e := heap.Pop(&c.timers).(*timerEntry)
+		if e.op == nil {
+			c.checkClose(e.sess, now)
+		} else if !c.checkDeadline(e.sess, e.op, now) {
+			c.armDeadlines(e.sess, e.op) // a later deadline remains
+		}
 	}
 	if c.timers.Len() > 0 {
 		c.armTimer(c.timers[0].at)

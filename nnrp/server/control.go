@@ -312,8 +312,9 @@ func (c *conn) handleSchedule(s *Session, h *wire.Header, m wire.PriorityUpdate,
 		o.deadline = at
 	}
 	o.publishDeadline()
-	c.armDeadlines(s, o)
-	c.checkDeadline(s, o.frameID, time.Now())
+	if !c.checkDeadline(s, o, time.Now()) {
+		c.armDeadlines(s, o)
+	}
 }
 
 // handleSessionPatch answers SESSION_PATCH (C§4.7). Fields the policy does

@@ -229,8 +229,9 @@ func (c *conn) handleSessionClose(s *Session, p *wire.Packet) {
 	if req.InFlightPolicy == wire.InFlightDrain && req.DrainTimeoutMS > 0 && len(s.ops) > 0 && s.state == sessionOpen {
 		until := time.Now().Add(time.Duration(req.DrainTimeoutMS) * time.Millisecond)
 		s.state = sessionClosing
-		s.closeReq = &pendingClose{req: req, header: p.Header, until: until}
-		c.schedule(until, s, 0)
+		s.closeReq = &pendingClose{req: req, until: until}
+		s.closeTimer = timerEntry{sess: s}
+		c.setTimer(&s.closeTimer, until)
 		return
 	}
 	c.finishClose(s, req)
@@ -238,6 +239,7 @@ func (c *conn) handleSessionClose(s *Session, p *wire.Packet) {
 
 func (c *conn) finishClose(s *Session, req wire.SessionClose) {
 	delete(c.sessions, s.info.ID)
+	c.clearTimer(&s.closeTimer)
 	s.state = sessionClosing
 	for _, o := range s.ops {
 		c.endOp(s, o, ErrSessionClosed, true)

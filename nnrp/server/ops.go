@@ -46,6 +46,7 @@ func (c *conn) handleSubmit(s *Session, it inbound) bool {
 	s.seenFrames.add(h.FrameID)
 	s.seenOps.add(opID)
 	o := &op{sub: sub, frameID: h.FrameID, opID: opID}
+	o.timer = timerEntry{sess: s, op: o}
 	sub.session = s
 	sub.ctx, sub.cancel = context.WithCancelCause(s.ctx)
 	sub.priority.Store(int32(s.info.Priority))
@@ -86,10 +87,10 @@ func (c *conn) handleSubmit(s *Session, it inbound) bool {
 	case sub.HasView && sub.View.Pending() != 0 && !c.resolveReferences(s, o):
 		// answered by resolveReferences
 	default:
-		c.armDeadlines(s, o)
-		if c.checkDeadline(s, o.frameID, time.Now()) {
+		if c.checkDeadline(s, o, time.Now()) {
 			return true // already expired (e.g. EXPIRE_AT before the submit)
 		}
+		c.armDeadlines(s, o)
 		s.queue <- sub // never blocks: capacity MaxInFlight ≥ live operations
 	}
 	return true
@@ -127,35 +128,46 @@ type noObjects struct{}
 
 func (noObjects) ResolveObjectReference(wire.ObjectReference) ([]byte, bool) { return nil, false }
 
-// armDeadlines schedules the checks for an operation's deadlines.
+// armDeadlines schedules the operation's next deadline check: the earliest
+// of budget and DEADLINE (each plus the grace) and a discarding EXPIRE_AT.
 func (c *conn) armDeadlines(s *Session, o *op) {
 	grace := c.srv.profile.DeadlineGrace
+	var next time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
 	if !o.budget.IsZero() {
-		c.schedule(o.budget.Add(grace), s, o.frameID)
+		consider(o.budget.Add(grace))
 	}
 	if !o.deadline.IsZero() {
-		c.schedule(o.deadline.Add(grace), s, o.frameID)
+		consider(o.deadline.Add(grace))
 	}
-	if !o.expireAt.IsZero() && o.expFlags&wire.ScheduleDiscardStale != 0 {
-		c.schedule(o.expireAt, s, o.frameID)
+	if o.expFlags&wire.ScheduleDiscardStale != 0 {
+		consider(o.expireAt)
+	}
+	if next.IsZero() {
+		c.clearTimer(&o.timer)
+		return
+	}
+	c.setTimer(&o.timer, next)
+}
+
+// checkClose finishes a drained SESSION_CLOSE whose window has passed.
+func (c *conn) checkClose(s *Session, now time.Time) {
+	if s.closeReq != nil && !now.Before(s.closeReq.until) {
+		req := s.closeReq.req
+		s.closeReq = nil
+		c.finishClose(s, req)
 	}
 }
 
 // checkDeadline answers an operation whose time is up and reports whether
-// it did. frameID 0 checks a pending drained SESSION_CLOSE.
-func (c *conn) checkDeadline(s *Session, frameID uint32, now time.Time) bool {
-	if frameID == 0 {
-		if s.closeReq != nil && !now.Before(s.closeReq.until) {
-			req := s.closeReq.req
-			s.closeReq = nil
-			c.finishClose(s, req)
-			return true
-		}
-		return false
-	}
-	o := s.ops[frameID]
-	if o == nil || o.sub.session != s {
-		return false
+// it did.
+func (c *conn) checkDeadline(s *Session, o *op, now time.Time) bool {
+	if s.ops[o.frameID] != o {
+		return true // already answered
 	}
 	if !o.expireAt.IsZero() && o.expFlags&wire.ScheduleDiscardStale != 0 && !now.Before(o.expireAt) {
 		// The client declared results after EXPIRE_AT stale: the operation
@@ -188,6 +200,7 @@ func (c *conn) endOp(s *Session, o *op, cause error, release bool) {
 	}
 	delete(s.ops, o.frameID)
 	delete(s.opFrames, o.opID)
+	c.clearTimer(&o.timer)
 	c.inFlight--
 	c.srv.opEnded()
 	o.sub.cancel(cause)

@@ -160,10 +160,12 @@ func (s *Server) Serve(l carrier.Listener) error {
 			// Temporary failures (EMFILE, ...) must not end the listener.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 			s.log.Warn("nnrp accept failed; retrying", "listener", l.Addr(), "err", err, "backoff", backoff)
+			t := time.NewTimer(backoff)
 			select {
-			case <-time.After(backoff):
+			case <-t.C:
 				continue
 			case <-s.done:
+				t.Stop()
 				return ErrServerClosed
 			}
 		}
@@ -223,17 +225,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.drainOnce.Do(func() { close(s.draining) })
 	s.closeListeners()
 	var err error
-	for s.inFlight.Load() > 0 {
+	poll := time.NewTicker(50 * time.Millisecond) // idle is only a hint; re-check regularly
+	for s.inFlight.Load() > 0 && err == nil {
 		select {
 		case <-s.idle:
+		case <-poll.C:
 		case <-ctx.Done():
 			err = context.Cause(ctx)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if err != nil {
-			break
 		}
 	}
+	poll.Stop()
 	s.mu.Lock()
 	s.closed = true
 	conns := make([]*conn, 0, len(s.conns))

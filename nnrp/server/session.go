@@ -107,6 +107,7 @@ type Session struct {
 	seenOps      recentSet[uint64]
 	reservations map[uint64]reservation
 	closeReq     *pendingClose
+	closeTimer   timerEntry
 	cache        *objectCache
 	resumeToken  []byte
 }
@@ -181,9 +182,8 @@ type reservation struct {
 const maxReservations = 64
 
 type pendingClose struct {
-	req    wire.SessionClose
-	header wire.Header
-	until  time.Time
+	req   wire.SessionClose
+	until time.Time
 }
 
 // recentSet remembers the last recentSetSize values for duplicate detection

@@ -88,7 +88,8 @@ type op struct {
 	deadline time.Time // from DEADLINE (zero: none)
 	expireAt time.Time // from EXPIRE_AT (zero: none)
 	expFlags wire.SchedulingFlags
-	seq      uint64 // last control_sequence seen for this operation
+	seq      uint64     // last control_sequence seen for this operation
+	timer    timerEntry // its pending deadline check
 }
 
 // effectiveDeadline is the earliest of the op's deadlines.

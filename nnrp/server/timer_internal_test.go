@@ -1,0 +1,41 @@
+package server
+
+import (
+	"testing"
+	"time"
+)
+
+// The timer heap holds one entry per operation and forgets it when the
+// operation ends, so answered frames never accumulate.
+func TestTimerHeapBounded(t *testing.T) {
+	c := &conn{timer: time.NewTimer(time.Hour)}
+	defer c.timer.Stop()
+	base := time.Now().Add(time.Hour)
+	ops := make([]*op, 1000)
+	for i := range ops {
+		o := &op{}
+		o.timer = timerEntry{op: o}
+		ops[i] = o
+		c.setTimer(&o.timer, base.Add(time.Duration(1000-i)*time.Millisecond))
+		c.setTimer(&o.timer, base.Add(time.Duration(i)*time.Millisecond)) // moved, not duplicated
+	}
+	if c.timers.Len() != len(ops) {
+		t.Fatalf("%d entries for %d operations", c.timers.Len(), len(ops))
+	}
+	if c.timers[0] != &ops[0].timer {
+		t.Fatal("earliest entry is not first")
+	}
+	for i := 0; i < len(ops); i += 2 {
+		c.clearTimer(&ops[i].timer)
+		c.clearTimer(&ops[i].timer) // idempotent
+	}
+	if c.timers.Len() != len(ops)/2 || c.timers[0] != &ops[1].timer {
+		t.Fatalf("after clearing: %d entries", c.timers.Len())
+	}
+	for _, o := range ops {
+		c.clearTimer(&o.timer)
+	}
+	if c.timers.Len() != 0 {
+		t.Fatalf("%d entries left", c.timers.Len())
+	}
+}
