@@ -190,12 +190,12 @@ type pendingClose struct {
 // with bounded memory: frame and operation ids are never reused within a
 // session (D§2), and a reuse within this horizon is rejected.
 type recentSet[T comparable] struct {
-	ring [recentSetSize]T
+	ring []T // grows to recentSetSize, then wraps
 	n    int
 	set  map[T]struct{}
 }
 
-const recentSetSize = 4096
+const recentSetSize = 2048
 
 func (r *recentSet[T]) has(v T) bool {
 	_, ok := r.set[v]
@@ -206,11 +206,13 @@ func (r *recentSet[T]) add(v T) {
 	if r.set == nil {
 		r.set = make(map[T]struct{}, 64)
 	}
-	i := r.n % recentSetSize
-	if r.n >= recentSetSize {
+	if len(r.ring) < recentSetSize {
+		r.ring = append(r.ring, v)
+	} else {
+		i := r.n % recentSetSize
 		delete(r.set, r.ring[i])
+		r.ring[i] = v
 	}
-	r.ring[i] = v
 	r.set[v] = struct{}{}
 	r.n++
 }

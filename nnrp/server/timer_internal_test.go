@@ -39,3 +39,26 @@ func TestTimerHeapBounded(t *testing.T) {
 		t.Fatalf("%d entries left", c.timers.Len())
 	}
 }
+
+func TestRecentSetWindow(t *testing.T) {
+	var r recentSet[uint32]
+	for i := uint32(1); i <= recentSetSize+10; i++ {
+		if r.has(i) {
+			t.Fatalf("%d seen before it was added", i)
+		}
+		r.add(i)
+	}
+	for i := uint32(1); i <= 10; i++ {
+		if r.has(i) {
+			t.Fatalf("%d still remembered beyond the window", i)
+		}
+	}
+	for i := uint32(11); i <= recentSetSize+10; i++ {
+		if !r.has(i) {
+			t.Fatalf("%d forgotten inside the window", i)
+		}
+	}
+	if len(r.set) != recentSetSize {
+		t.Fatalf("set holds %d", len(r.set))
+	}
+}
