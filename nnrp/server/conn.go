@@ -240,18 +240,23 @@ func (c *conn) deliver(it inbound) bool {
 	}
 }
 
-// decodeSubmit decodes a FRAME_SUBMIT's metadata and tensor view.
-func decodeSubmit(p *link.Packet, lim wire.Limits) (*Submit, error, error) {
-	meta, err := wire.Decode(&p.P, wire.ParseFrameSubmit)
-	if err != nil {
+// decodeSubmit decodes a FRAME_SUBMIT's metadata and tensor view. A
+// failure in the metadata (no valid operation_id) is metaErr; a failure in
+// the body leaves the metadata valid (SubmitView.Decode's contract) and is
+// subErr.
+func decodeSubmit(p *link.Packet, lim wire.Limits) (sub *Submit, metaErr, subErr error) {
+	sub = &Submit{Header: p.P.Header, Body: p.P.Body, Arrived: time.Now(), buf: p.Buf}
+	err := sub.View.Decode(&p.P, lim)
+	sub.Meta = sub.View.Meta
+	switch {
+	case err == nil:
+		sub.HasView = true
+		return sub, nil, nil
+	case sub.Meta.OperationID == 0:
 		return nil, err, nil
-	}
-	sub := &Submit{Header: p.P.Header, Meta: meta, Body: p.P.Body, Arrived: time.Now(), buf: p.Buf}
-	if err := sub.View.Decode(&p.P, lim); err != nil {
+	default:
 		return sub, nil, err
 	}
-	sub.HasView = true
-	return sub, nil, nil
 }
 
 // teardown ends the connection: sessions end, operations are released, the

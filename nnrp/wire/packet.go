@@ -84,6 +84,10 @@ func (p *Packet) CheckHeaderOnly() error {
 // the metadata implies. M is inferred from parse, e.g.
 //
 //	hello, err := wire.Decode(&p, wire.ParseClientHello)
+//
+// It is the convenience for control messages and may allocate the decoded
+// value; the data-plane hot path uses SubmitView and ResultView, which do
+// not allocate.
 func Decode[M any, PM interface {
 	*M
 	Message
