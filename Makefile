@@ -104,12 +104,25 @@ build: ## build the nnrp-gpu binary into bin/
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/nnrp-gpu ./cmd/nnrp-gpu
 
+# Where `make run` listens; override on the command line (make run RUN_FLAGS=...).
+RUN_FLAGS ?= --tcp 127.0.0.1:7700 --quic 127.0.0.1:7701 --unix $(CURDIR)/bin/nnrp.sock
+.PHONY: run
+run: ort build ## serve the shipped default model (anime4k-s-2x) on TCP, QUIC and a Unix socket
+	$(BIN)/nnrp-gpu serve --models models --default-model anime4k-s-2x $(RUN_FLAGS)
+
+.PHONY: models
+models: weights ## regenerate models/ from the pinned weights (byte-reproducible: git diff shows nothing)
+	$(GO) run ./cmd/nnrp-gpu models build --weights $(WEBSR_WEIGHTS) --out models
+	$(GO) run ./cmd/nnrp-gpu models validate models
+
 .PHONY: test
 test: deps ## vet, then every test (race detector on the concurrent packages), brief fuzzing under CI
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) build ./nnrp/...
 	$(GO) test -race -count=1 $(RACE_PKGS)
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v -E '/(nnrp|runtime|gpu)(/|$$)')
+	$(GO) run ./cmd/nnrp-gpu models build --check --out models
+	$(GO) run ./cmd/nnrp-gpu models validate models
 	@if [ "$${CI:-}" = "true" ]; then $(MAKE) --no-print-directory fuzz FUZZTIME=10s; fi
 
 .PHONY: fuzz

@@ -17,6 +17,7 @@ var commands = []struct {
 	run           func(args []string) int
 }{
 	{"serve", "run the NNRP server", cmdServe},
+	{"models", "validate, list and build model repositories", cmdModels},
 	{"token", "mint an HMAC auth token accepted by serve --auth-secret", cmdToken},
 	{"version", "print the version", cmdVersion},
 }

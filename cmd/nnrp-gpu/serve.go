@@ -34,6 +34,14 @@ type serveFlags struct {
 	drainTimeout         time.Duration
 	logLevel, logFormat  string
 	profile              server.Profile
+
+	// The model service (serve --models).
+	models        string
+	defaultModel  string
+	routes        map[uint16]string
+	ortLib        string
+	modelsRescan  time.Duration
+	stagingMaxMiB int
 }
 
 type multiFlag []string
@@ -78,6 +86,23 @@ flags:
 	fs.DurationVar(&p.DefaultBudget, "default-budget", p.DefaultBudget, "latency budget of frames that declare none and whose session has no default (0: none)")
 	fs.DurationVar(&p.DeadlineGrace, "deadline-grace", p.DeadlineGrace, "after a frame's deadline plus this grace, the server drops a frame nothing answered")
 	fs.BoolVar(&p.EnableCache, "cache", p.EnableCache, "accept CACHE_PUT objects and resolve object references from them")
+	fs.StringVar(&f.models, "models", "", "serve the model repository in `DIR` (hot-swapped when it changes); without it every frame is echoed")
+	fs.StringVar(&f.defaultModel, "default-model", "", "model bound to sessions that name none (session extension 0x8001); without it they are rejected")
+	fs.Func("route", "bind sessions that name no model by their SESSION_OPEN route_id: `ID=MODEL` (repeatable; needs --models)", func(v string) error {
+		id, name, ok := strings.Cut(v, "=")
+		var n uint64
+		if _, err := fmt.Sscan(id, &n); !ok || err != nil || n > 0xFFFF || name == "" {
+			return fmt.Errorf("want ROUTE_ID=MODEL with ROUTE_ID 0..65535")
+		}
+		if f.routes == nil {
+			f.routes = map[uint16]string{}
+		}
+		f.routes[uint16(n)] = name
+		return nil
+	})
+	fs.StringVar(&f.ortLib, "ort-lib", "", "ONNX Runtime library `FILE` (default $ORT_LIB)")
+	fs.DurationVar(&f.modelsRescan, "models-rescan", 10*time.Second, "period of the safety-net rescan of --models besides file events (negative: off)")
+	fs.IntVar(&f.stagingMaxMiB, "staging-max-mib", 4096, "bound of each staging pool (inputs, outputs) in MiB; frames beyond it are dropped with backpressure")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -86,6 +111,12 @@ flags:
 	}
 	if (f.cert == "") != (f.key == "") {
 		return nil, errors.New("--cert and --key go together")
+	}
+	if f.models == "" && (f.defaultModel != "" || f.ortLib != "" || len(f.routes) > 0) {
+		return nil, errors.New("--default-model, --route and --ort-lib need --models")
+	}
+	if f.stagingMaxMiB < 1 {
+		return nil, errors.New("--staging-max-mib must be ≥ 1")
 	}
 	if len(f.tcp)+len(f.tls)+len(f.quic)+len(f.unix) == 0 {
 		f.tcp = []string{"127.0.0.1:7700"}
@@ -213,6 +244,9 @@ func serve(f *serveFlags, log *slog.Logger) error {
 			}
 			_, _ = w.Write([]byte("ready\n"))
 		})
+		if ma, ok := app.(*modelApp); ok {
+			mux.HandleFunc("/models", ma.serveStatus)
+		}
 		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		wg.Add(1)
 		go func() {

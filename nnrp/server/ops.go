@@ -50,6 +50,7 @@ func (c *conn) handleSubmit(s *Session, it inbound) bool {
 	sub.session = s
 	sub.ctx, sub.cancel = context.WithCancelCause(s.ctx)
 	sub.priority.Store(int32(s.info.Priority))
+	sub.model = s.Model()
 	s.ops[h.FrameID] = o
 	s.opFrames[opID] = h.FrameID
 	c.inFlight++

@@ -15,8 +15,10 @@ import (
 // Buffer lifetime: Body and the tensor view in View alias the receive
 // buffer. They are valid until the first of: Release, the frame's terminal
 // answer (SendResult, SendDrop, or the engine's own answer, which cancels
-// Context). Copy tiles out (e.g. into a staging buffer) and Release as early
-// as possible so the connection's memory stays bounded.
+// Context). Code that reads them while the engine may answer the frame
+// concurrently (a cancel or a deadline can come at any time) must Hold the
+// buffer first. Copy tiles out (e.g. into a staging buffer) and Release as
+// early as possible so the connection's memory stays bounded.
 type Submit struct {
 	Header wire.Header
 	Meta   wire.FrameSubmit
@@ -32,6 +34,7 @@ type Submit struct {
 	cancel   context.CancelCauseFunc
 	deadline atomic.Int64 // unix nanoseconds, 0 = none
 	priority atomic.Int32
+	model    string // the session's model when the frame was admitted
 
 	bufMu sync.Mutex
 	buf   *bufpool.Buf
@@ -66,6 +69,26 @@ func (s *Submit) Deadline() (t time.Time, ok bool) {
 // Priority returns the priority class last set by PRIORITY_UPDATE, or the
 // session's priority.
 func (s *Submit) Priority() int { return int(s.priority.Load()) }
+
+// Model returns the model the session was bound to when the frame was
+// admitted: a SESSION_PATCH applies to frames admitted after its ack.
+func (s *Submit) Model() string { return s.model }
+
+// Hold keeps Body and View valid until release is called, even if the frame
+// gets its answer meanwhile. ok is false when the buffer is already gone
+// (the frame was answered or released): then it must not be read. release is
+// safe to call more than once.
+func (s *Submit) Hold() (release func(), ok bool) {
+	s.bufMu.Lock()
+	defer s.bufMu.Unlock()
+	if s.buf == nil {
+		return func() {}, false
+	}
+	b := s.buf
+	b.Retain()
+	var once sync.Once
+	return func() { once.Do(b.Release) }, true
+}
 
 // Release gives the receive buffer back early. Body and View must not be
 // used afterwards. It is safe to call more than once.
