@@ -10,7 +10,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/nnrp-gpu/nnrp-gpu/cgo/sigguard"
+	"github.com/nnrp-gpu/nnrp-gpu/gpu"
 )
 
 // Buffer is a caller-owned float32 tensor: Shape, row-major, and at least prod(Shape) elements of
@@ -99,7 +99,7 @@ func (s *Session) Warmup(ctx context.Context, inputs, outputs []Buffer) error {
 		return s.Run(ctx, inputs, outputs)
 	}
 	var runErr error
-	_, guardErr := sigguard.Run(func() error {
+	_, guardErr := gpu.GuardSignals(func() error {
 		runErr = s.Run(ctx, inputs, outputs)
 		return nil
 	})

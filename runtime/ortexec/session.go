@@ -14,7 +14,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/nnrp-gpu/nnrp-gpu/cgo/sigguard"
+	"github.com/nnrp-gpu/nnrp-gpu/gpu"
 )
 
 // Provider names an execution provider.
@@ -215,13 +215,13 @@ func sessionOptions(op string, opts Options) (*ort.SessionOptions, *Error) {
 }
 
 // openCUDA creates a session with the CUDA execution provider. Everything that can load CUDA
-// libraries or initialise the device runs inside sigguard.Run, which puts Go's signal handlers back
+// libraries or initialise the device runs inside gpu.GuardSignals (cgo/sigguard), which puts Go's signal handlers back
 // afterwards. The returned error carries ORT's exact text in its ORT field.
 func openCUDA(op string, opts Options, logger *slog.Logger, create func(*ort.SessionOptions) (*ort.DynamicAdvancedSession, error)) (*ort.DynamicAdvancedSession, *Error) {
 	const hint = "the CUDA provider needs libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so (ORT 1.29.0, CUDA 13) next to ORT_LIB, the CUDA 13 runtime, cuDNN 9 and a GPU; or use provider auto/cpu"
 	var sess *ort.DynamicAdvancedSession
 	var failure *Error
-	restored, guardErr := sigguard.Run(func() error {
+	restored, guardErr := gpu.GuardSignals(func() error {
 		so, soErr := sessionOptions(op, opts)
 		if soErr != nil {
 			failure = soErr
