@@ -19,14 +19,14 @@ import (
 // error rejects the client with ERROR auth_failed (fatal) and closes it; the
 // error text is logged, not sent.
 type AuthValidator interface {
-	ValidateHello(ctx context.Context, hello *HelloContext) (Identity, error)
+	ValidateHello(ctx context.Context, hello *ClientHelloContext) (Identity, error)
 }
 
 // AuthFunc adapts a function to AuthValidator.
-type AuthFunc func(ctx context.Context, hello *HelloContext) (Identity, error)
+type AuthFunc func(ctx context.Context, hello *ClientHelloContext) (Identity, error)
 
 // ValidateHello calls f.
-func (f AuthFunc) ValidateHello(ctx context.Context, h *HelloContext) (Identity, error) {
+func (f AuthFunc) ValidateHello(ctx context.Context, h *ClientHelloContext) (Identity, error) {
 	return f(ctx, h)
 }
 
@@ -71,7 +71,7 @@ func tokenMAC(secret []byte, claim string) []byte {
 }
 
 // ValidateHello implements AuthValidator.
-func (v *TokenValidator) ValidateHello(_ context.Context, h *HelloContext) (Identity, error) {
+func (v *TokenValidator) ValidateHello(_ context.Context, h *ClientHelloContext) (Identity, error) {
 	return v.Validate(h.Auth)
 }
 

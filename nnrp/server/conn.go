@@ -89,7 +89,7 @@ type conn struct {
 
 	// Owner state.
 	state        connState
-	hello        *HelloContext
+	hello        *ClientHelloContext
 	identity     Identity
 	sessions     map[uint32]*Session
 	timers       timerHeap

@@ -65,7 +65,7 @@ func (c *conn) handleHandshake(p *wire.Packet) error {
 		c.srv.stats.HandshakeFailures.Add(1)
 		return c.fatal(wire.CodeUnsupportedCapability, "no common payload kind")
 	}
-	hc := &HelloContext{Hello: hello, Auth: copyBytes(auth), Extensions: wire.ControlExtensions(copyBytes(ext)),
+	hc := &ClientHelloContext{Hello: hello, Auth: copyBytes(auth), Extensions: wire.ControlExtensions(copyBytes(ext)),
 		Carrier: c.c.Kind(), RemoteAddr: c.c.RemoteAddr()}
 	if st := c.c.TLSState(); st != nil {
 		hc.ALPN = st.NegotiatedProtocol

@@ -81,6 +81,13 @@ func (c *conn) handleSubmit(s *Session, it inbound) bool {
 	case c.srv.isDraining():
 		c.terminalDrop(s, o, wire.DropTransportClosed, wire.ResultDropFinal|wire.ResultDropRetryable, "server is shutting down", ErrShuttingDown)
 	case len(s.ops) > int(s.info.MaxInFlight):
+		// Tell the client why before the drop (C§6.4 step 3): it keeps its
+		// window full regardless of credits.
+		hint := wire.ResultHint{AppliedBudgetPolicy: wire.HintPolicyDrop, CongestionState: wire.CongestionSaturated,
+			Reason: wire.HintReasonQueueFull}
+		if b, err := wire.AppendPacket(nil, wire.Header{SessionID: s.info.ID, FrameID: h.FrameID}, &hint); err == nil {
+			c.send(b)
+		}
 		c.terminalDrop(s, o, wire.DropBackpressure, wire.ResultDropFinal|wire.ResultDropRetryable,
 			fmt.Sprintf("more than %d frames in flight in this session", s.info.MaxInFlight), ErrCancelled)
 	case it.subErr != nil:

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -147,7 +148,65 @@ func TestInFlightLimitEnforced(t *testing.T) {
 	// The client ignores its window (as the official client does): the
 	// fifth frame is answered at once with a backpressure drop.
 	id, _ := s.Submit(ctx, smallFrame(t, 0))
+	hint := next(t, s)
+	if hint.Header.Type != wire.TypeResultHint || hint.FrameID != id {
+		t.Fatalf("got %v for frame %d, want RESULT_HINT before the backpressure drop", hint.Header.Type, hint.FrameID)
+	}
+	hint.Release()
 	expectDrop(t, next(t, s), id, wire.DropBackpressure)
+}
+
+func TestManySessionsOneConnection(t *testing.T) {
+	h := newHarness(t, server.Profile{}, server.Options{}, nil)
+	c := h.dial(t, carrier.TCP)
+	ctx := context.Background()
+	var sessions []*client.Session
+	for i := 0; i < 6; i++ {
+		sessions = append(sessions, open(t, c, client.SessionOptions{MaxInFlight: 4}))
+	}
+	ids := map[uint32]bool{}
+	for _, s := range sessions {
+		if ids[s.ID()] {
+			t.Fatalf("session id %d allocated twice", s.ID())
+		}
+		ids[s.ID()] = true
+	}
+	done := make(chan error, len(sessions))
+	for i, s := range sessions {
+		go func() {
+			for j := 0; j < 30; j++ {
+				img := testImage(1, 8, 8, float32(100*i+j))
+				f, _ := client.TensorFrame(img, 8, 8, 1)
+				f.Meta.LatencyBudgetMS = 5000
+				id, err := s.Submit(ctx, f)
+				if err != nil {
+					done <- err
+					return
+				}
+				ev, err := s.Next(ctx)
+				if err != nil {
+					done <- err
+					return
+				}
+				if ev.Kind != client.EventResult || ev.FrameID != id || ev.Header.SessionID != s.ID() {
+					done <- fmt.Errorf("session %d frame %d: got %v frame %d session %d", s.ID(), id, ev.Kind, ev.FrameID, ev.Header.SessionID)
+					return
+				}
+				got, _ := client.Float32s(ev.Result.Section(0).Tile(0))
+				if got[0] != img.Data[0] {
+					done <- fmt.Errorf("session %d received another session's data", s.ID())
+					return
+				}
+				ev.Release()
+			}
+			done <- s.Close(ctx)
+		}()
+	}
+	for range sessions {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestShutdownDropsInFlight(t *testing.T) {

@@ -31,9 +31,19 @@ type Result struct {
 	Opaque []byte
 	// HeaderFlags are the header flag bits (CAN_DROP, STALE, ...).
 	HeaderFlags wire.Flags
+	// Correlation, when set, replaces the view_id, route_id and trace_id the
+	// result otherwise echoes from the submit.
+	Correlation *Correlation
 	// LegacyRaw writes the prelude-less tensor body (D§5.9) for clients
 	// that need it.
 	LegacyRaw bool
+}
+
+// Correlation are a packet header's free correlation fields (D§1).
+type Correlation struct {
+	ViewID  uint16
+	RouteID uint16
+	TraceID uint64
 }
 
 var builders = sync.Pool{New: func() any { return new(wire.ResultBuilder) }}
@@ -66,6 +76,9 @@ func (s *Session) SendResultAsync(ctx context.Context, sub *Submit, r *Result, d
 	}
 	h := wire.Header{Flags: r.HeaderFlags, SessionID: s.info.ID, FrameID: sub.Header.FrameID,
 		ViewID: sub.Header.ViewID, RouteID: sub.Header.RouteID, TraceID: sub.Header.TraceID}
+	if c := r.Correlation; c != nil {
+		h.ViewID, h.RouteID, h.TraceID = c.ViewID, c.RouteID, c.TraceID
+	}
 	b := builders.Get().(*wire.ResultBuilder)
 	var segs [][]byte
 	var err error

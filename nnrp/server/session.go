@@ -10,9 +10,9 @@ import (
 	"github.com/nnrp-gpu/nnrp-gpu/nnrp/wire"
 )
 
-// HelloContext is what a client said in its CLIENT_HELLO, with the
+// ClientHelloContext is what a client said in its CLIENT_HELLO, with the
 // connection it came on.
-type HelloContext struct {
+type ClientHelloContext struct {
 	Hello wire.ClientHello
 	// Auth is the hello's auth block (opaque bytes).
 	Auth []byte
@@ -41,7 +41,7 @@ type SessionInfo struct {
 	MaxInFlight uint16
 	Resumed     bool
 	Identity    Identity
-	Hello       *HelloContext
+	Hello       *ClientHelloContext
 	// RouteID is the header route_id of the SESSION_OPEN.
 	RouteID uint16
 	// Extensions is the SESSION_OPEN session extension block.
