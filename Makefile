@@ -126,12 +126,25 @@ test: deps ## vet, then every test (race detector on the concurrent packages), b
 	@if [ "$${CI:-}" = "true" ]; then $(MAKE) --no-print-directory fuzz FUZZTIME=10s; fi
 
 .PHONY: fuzz
+# Go 1.26's fuzz coordinator can fail a target with a bare "context deadline
+# exceeded" when -fuzztime ends (golang/go#75804, fixed in Go 1.27). Such a
+# run wrote no failing input; only a run that wrote one (testdata/fuzz/<Target>/)
+# or failed for another reason fails here.
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	@for pkg in $$($(GO) list ./...); do \
 	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
 	  for f in $$(grep -hoE '^func (Fuzz[A-Za-z0-9_]+)' $$dir/*_test.go 2>/dev/null | awk '{print $$2}'); do \
 	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	    before=$$( (ls $$dir/testdata/fuzz/$$f 2>/dev/null || true) | wc -l); \
+	    out=$$(mktemp); \
+	    if $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg >$$out 2>&1; then \
+	      tail -n 2 $$out; rm -f $$out; continue; \
+	    fi; \
+	    after=$$( (ls $$dir/testdata/fuzz/$$f 2>/dev/null || true) | wc -l); \
+	    if [ "$$after" = "$$before" ] && grep -q 'context deadline exceeded' $$out && ! grep -q -E 'panic|Failing input written' $$out; then \
+	      echo "fuzz $$f: ignoring the Go 1.26 fuzztime-deadline race (no failing input written)"; rm -f $$out; continue; \
+	    fi; \
+	    cat $$out; rm -f $$out; exit 1; \
 	  done; \
 	done
 
