@@ -12,6 +12,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/nnrp-gpu/nnrp-gpu/nnrp/wire"
 )
 
 // ClientTLS configures a TLS (TCP) or QUIC client: the library trusts exactly
@@ -73,7 +75,7 @@ func (l *Lib) Dial(o DialOptions) (*ClientConn, error) {
 			return nil, err
 		}
 	}
-	endpoint := newCBuf(0, []byte(o.Endpoint))
+	endpoint := newCBuf([]byte(o.Endpoint))
 	defer endpoint.free()
 	req := C.nf_open_req{
 		transport_id:     C.uint32_t(t),
@@ -112,8 +114,8 @@ func (c *ClientConn) Transport() Transport { return c.transport }
 // put into SESSION_OPEN is here; flags other than allow_resume, the auth and
 // extension blocks are not expressible.
 type SessionOptions struct {
-	Profile            uint16 // ProfileTensor or ProfileToken
-	SchemaID           uint32 // the official server accepts SchemaTokenDelta v3 only
+	Profile            wire.ProfileID // wire.ProfileTensor or wire.ProfileToken
+	SchemaID           uint32         // the official server accepts SchemaTokenDelta v3 only
 	SchemaVersion      uint32
 	MaxInFlight        uint16        // 0 means 4, the official client's default
 	DefaultDeadline    time.Duration // whole milliseconds; 0 = none
@@ -233,10 +235,13 @@ type SubmitRequest struct {
 	// FrameID must be non-zero and larger than every earlier frame id of the
 	// session; 0 means the next one after the last submitted frame.
 	FrameID uint32
-	// Metadata.OperationID 0 means: use the frame id (unique per session).
-	Metadata    FrameSubmitMetadata
+	// Metadata is encoded with wire (FrameSubmit.Append validates it, as the
+	// library does again). Metadata.OperationID 0 means: use the frame id
+	// (unique per session). TensorRequest fills Metadata and Body from a
+	// wire.SubmitBuilder.
+	Metadata    wire.FrameSubmit
 	Body        []byte
-	HeaderFlags uint32
+	HeaderFlags wire.Flags
 	ViewID      uint16
 	RouteID     uint16
 	TraceID     uint64
@@ -273,9 +278,13 @@ func (s *ClientSession) Submit(r *SubmitRequest) (Frame, error) {
 	if meta.OperationID == 0 {
 		meta.OperationID = uint64(frame)
 	}
-	buf := newCBuf(FrameSubmitMetadataLen, r.Body)
+	var scratch [128]byte
+	mb, err := appendMeta(scratch[:], &meta)
+	if err != nil {
+		return Frame{}, err
+	}
+	buf := newCBuf(mb, r.Body)
 	defer buf.free()
-	meta.Put(buf.bytes())
 	req := C.nf_submit_req{
 		session:      s.h,
 		operation_id: C.uint64_t(meta.OperationID),

@@ -18,9 +18,9 @@
 //
 //	conn, _ := lib.Dial(nnrpffi.DialOptions{Endpoint: "quic://127.0.0.1:4433",
 //		TLS: &nnrpffi.ClientTLS{ServerName: "localhost", RootCertDER: root}})
-//	sess, _ := conn.OpenSession(nnrpffi.SessionOptions{Profile: nnrpffi.ProfileTensor,
+//	sess, _ := conn.OpenSession(nnrpffi.SessionOptions{Profile: wire.ProfileToken,
 //		SchemaID: nnrpffi.SchemaTokenDelta, SchemaVersion: nnrpffi.SchemaTokenDeltaVersion, MaxInFlight: 16})
-//	f, _ := sess.Submit(&nnrpffi.SubmitRequest{Metadata: nnrpffi.TensorSubmit(50, nnrpffi.AllowDrop), Body: body})
+//	f, _ := sess.Submit(&nnrpffi.SubmitRequest{Metadata: nnrpffi.TokenSubmit(50, wire.AllowDrop), Body: body})
 //	events, _ := sess.Await(time.Second, 1) // Result / Drop / Partial / Progress
 //	_ = sess.Close()                        // SESSION_CLOSE, waits for the ack
 //	_ = conn.Close()
@@ -33,9 +33,14 @@
 // the session handle; every payload_owner released with nnrp_buffer_release)
 // → nnrp_client_close → nnrp_client_close_connection.
 //
-// What the client controls: every byte of the 72-byte FRAME_SUBMIT metadata
-// (the library validates it), the frame id (non-zero, increasing), header
-// flags, view id, route id, trace id and the body. In SESSION_OPEN: profile,
+// Metadata blocks are package wire's types (wire.FrameSubmit,
+// wire.ResultPush, wire.ResultDropReason, wire.PartialResult, wire.Progress,
+// wire.SessionClose), encoded with their Append and decoded with their
+// parsers; a tensor body comes from wire.SubmitBuilder (TensorRequest).
+//
+// What the client controls: every field of the 72-byte FRAME_SUBMIT metadata
+// (wire and then the library validate it), the frame id (non-zero,
+// increasing), header flags, view id, route id, trace id and the body. In SESSION_OPEN: profile,
 // schema, priority, default deadline, max in flight, requested session id,
 // lease TTL hint (allow_resume and cache hints exist in the ABI but are not
 // exposed here). Not expressible: session flags other than allow_resume,
@@ -51,11 +56,14 @@
 // or nnrp_runtime_frame_send → nnrp_server_close (acks a received
 // SESSION_CLOSE) → nnrp_connection_close on the server handle.
 //
-// What the server controls: every byte of the 64-byte RESULT_PUSH metadata
+// What the server controls: every field of the 64-byte RESULT_PUSH metadata
 // (result class, applied budget policy, reused frame id, tile / covered /
 // dropped counts, flags, status, timings, payload kinds) and the body;
 // RESULT_DROP_REASON (code, role, flags, sequence, diagnostic), PARTIAL_RESULT
-// and PROGRESS through nnrp_runtime_frame_send. Not expressible: a plain
+// and PROGRESS through nnrp_runtime_frame_send. The library checks less
+// than wire's send-side rules (it would carry, say, a token-chunk result
+// without typed payload frames, R7); this binding sends only metadata
+// wire accepts. Not expressible: a plain
 // RESULT_DROP, SERVER_HELLO_ACK / SESSION_OPEN_ACK contents beyond the bind
 // options, the client's requested profile / schema / deadline (no getter;
 // only an admission-policy callback would see SESSION_OPEN), and a

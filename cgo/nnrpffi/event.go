@@ -1,6 +1,10 @@
 package nnrpffi
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/nnrp-gpu/nnrp-gpu/nnrp/wire"
+)
 
 // EventKind is the kind of a polled event.
 type EventKind uint32
@@ -48,8 +52,8 @@ type Header struct {
 	Present      bool
 	VersionMajor uint8
 	WireFormat   uint8
-	Type         MessageType
-	Flags        uint32
+	Type         wire.MessageType
+	Flags        wire.Flags
 	SessionID    uint32
 	FrameID      uint32
 	ViewID       uint16
@@ -73,20 +77,33 @@ const opKind = 3 // NF_KIND_OPERATION
 
 // Result is a received RESULT_PUSH.
 type Result struct {
-	Metadata ResultPushMetadata
-	Body     []byte
+	Meta wire.ResultPush
+	Body []byte
 }
 
 // Drop is a received terminal drop: RESULT_DROP (Reason nil) or
-// RESULT_DROP_REASON.
+// RESULT_DROP_REASON with its diagnostic.
 type Drop struct {
-	Reason *DropReason
+	Reason     *wire.ResultDropReason
+	Diagnostic []byte
+}
+
+// Partial is a received PARTIAL_RESULT.
+type Partial struct {
+	Meta wire.PartialResult
+	Body []byte
+}
+
+// Progress is a received PROGRESS.
+type Progress struct {
+	Meta wire.Progress
+	Body []byte
 }
 
 // Submitted is a FRAME_SUBMIT received by a server.
 type Submitted struct {
-	Metadata FrameSubmitMetadata
-	Body     []byte
+	Meta wire.FrameSubmit
+	Body []byte
 }
 
 // Event is one polled event. Payload is what the library delivered (the
@@ -98,12 +115,12 @@ type Event struct {
 	OperationID uint64 // the related operation id, 0 when the library names none
 	Payload     []byte
 
-	Result   *Result        // RESULT_PUSH
-	Drop     *Drop          // RESULT_DROP, RESULT_DROP_REASON
-	Partial  *PartialResult // PARTIAL_RESULT
-	Progress *Progress      // PROGRESS
-	Submit   *Submitted     // FRAME_SUBMIT (server)
-	Close    *SessionClose  // SESSION_CLOSE (server)
+	Result   *Result            // RESULT_PUSH
+	Drop     *Drop              // RESULT_DROP, RESULT_DROP_REASON
+	Partial  *Partial           // PARTIAL_RESULT
+	Progress *Progress          // PROGRESS
+	Submit   *Submitted         // FRAME_SUBMIT (server)
+	Close    *wire.SessionClose // SESSION_CLOSE (server)
 
 	// Op is the operation a server event belongs to (FRAME_SUBMIT,
 	// FRAME_CANCEL, client-sent drops and partials); pass it to the
@@ -119,54 +136,66 @@ func (e *Event) Terminal() bool { return e.Result != nil || e.Drop != nil }
 func (e *Event) FrameID() uint32 { return e.Header.FrameID }
 
 func (e *Event) String() string {
-	return fmt.Sprintf("%s type=0x%02x session=%d frame=%d op=%d payload=%dB",
-		e.Kind, uint8(e.Header.Type), e.Header.SessionID, e.Header.FrameID, e.OperationID, len(e.Payload))
+	return fmt.Sprintf("%s %s session=%d frame=%d op=%d payload=%dB",
+		e.Kind, e.Header.Type, e.Header.SessionID, e.Header.FrameID, e.OperationID, len(e.Payload))
 }
 
 // decodeEvent turns a raw event into an Event, decoding the payload of the
-// message types this package knows. Only server events carry an Operation.
+// message types this package knows with package wire (metadata length,
+// metadata rules and the body length the metadata implies). Only server
+// events carry an Operation.
 func decodeEvent(r rawEvent, server bool) (Event, error) {
 	ev := Event{Kind: r.kind, Header: r.header, OperationID: r.relatedOpID, Payload: r.payload}
 	if server && r.op.kind == opKind {
 		ev.Op = Operation{ID: r.relatedOpID, FrameID: r.header.FrameID, h: r.op}
 	}
+	t := r.header.Type
+	if !t.Known() {
+		return ev, nil
+	}
+	n := min(t.MetaLen(), len(r.payload))
+	p := wire.Packet{
+		Header: wire.Header{Type: t, SessionID: r.header.SessionID, FrameID: r.header.FrameID},
+		Meta:   r.payload[:n:n],
+		Body:   r.payload[n:],
+	}
 	var err error
-	switch r.header.Type {
-	case MsgResultPush:
-		var m ResultPushMetadata
-		if m, err = ParseResultPushMetadata(r.payload); err == nil {
-			ev.Result = &Result{Metadata: m, Body: r.payload[ResultPushMetadataLen:]}
+	switch t {
+	case wire.TypeResultPush:
+		var m wire.ResultPush
+		if m, err = wire.Decode(&p, wire.ParseResultPush); err == nil {
+			ev.Result = &Result{Meta: m, Body: p.Body}
 		}
-	case MsgResultDrop:
-		ev.Drop = &Drop{}
-	case MsgResultDropReason:
-		var d DropReason
-		if d, err = parseDropReason(r.payload); err == nil {
-			ev.Drop = &Drop{Reason: &d}
+	case wire.TypeResultDrop:
+		ev.Drop = &Drop{} // header-only on the wire; the library's payload, if any, is not part of it
+	case wire.TypeResultDropReason:
+		var m wire.ResultDropReason
+		if m, err = wire.Decode(&p, wire.ParseResultDropReason); err == nil {
+			ev.Drop = &Drop{Reason: &m, Diagnostic: p.Body}
 		}
-	case MsgPartialResult:
-		var p PartialResult
-		if p, err = parsePartialResult(r.payload); err == nil {
-			ev.Partial = &p
+	case wire.TypePartialResult:
+		var m wire.PartialResult
+		if m, err = wire.Decode(&p, wire.ParsePartialResult); err == nil {
+			ev.Partial = &Partial{Meta: m, Body: p.Body}
 		}
-	case MsgProgress:
-		var p Progress
-		if p, err = parseProgress(r.payload); err == nil {
-			ev.Progress = &p
+	case wire.TypeProgress:
+		var m wire.Progress
+		if m, err = wire.Decode(&p, wire.ParseProgress); err == nil {
+			ev.Progress = &Progress{Meta: m, Body: p.Body}
 		}
-	case MsgFrameSubmit:
-		var m FrameSubmitMetadata
-		if m, err = ParseFrameSubmitMetadata(r.payload); err == nil {
-			ev.Submit = &Submitted{Metadata: m, Body: r.payload[FrameSubmitMetadataLen:]}
+	case wire.TypeFrameSubmit:
+		var m wire.FrameSubmit
+		if m, err = wire.Decode(&p, wire.ParseFrameSubmit); err == nil {
+			ev.Submit = &Submitted{Meta: m, Body: p.Body}
 			ev.OperationID = m.OperationID
 			if ev.Op.Valid() {
 				ev.Op.ID = m.OperationID
 			}
 		}
-	case MsgSessionClose:
-		var c SessionClose
-		if c, err = parseSessionClose(r.payload); err == nil {
-			ev.Close = &c
+	case wire.TypeSessionClose:
+		var m wire.SessionClose
+		if m, err = wire.Decode(&p, wire.ParseSessionClose); err == nil {
+			ev.Close = &m
 		}
 	}
 	if err != nil {

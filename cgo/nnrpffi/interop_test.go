@@ -3,6 +3,7 @@ package nnrpffi_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -11,19 +12,20 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/nnrp-gpu/nnrp-gpu/cgo/nnrpffi"
-	"github.com/nnrp-gpu/nnrp-gpu/cgo/nnrpffi/devcert"
 	"github.com/nnrp-gpu/nnrp-gpu/cgo/nnrpffi/nnrpffitest"
+	"github.com/nnrp-gpu/nnrp-gpu/nnrp/carrier"
+	"github.com/nnrp-gpu/nnrp-gpu/nnrp/wire"
 )
 
-// carrier is one way of reaching an official server.
-type carrier struct {
+// ffiCarrier is one way of reaching an official server.
+type ffiCarrier struct {
 	name       string
 	transport  nnrpffi.Transport
 	tls        bool
 	selfSigned bool
 }
 
-var carriers = []carrier{
+var carriers = []ffiCarrier{
 	{name: "tcp", transport: nnrpffi.TransportTCP},
 	{name: "tls", transport: nnrpffi.TransportTCP, tls: true},
 	{name: "quic", transport: nnrpffi.TransportQUIC, tls: true},
@@ -31,22 +33,31 @@ var carriers = []carrier{
 
 // setup loads the library of c and returns listen and dial options for a
 // loopback server on it (with fresh TLS material when c needs it).
-func (c carrier) setup(t testing.TB) (*nnrpffi.Lib, nnrpffi.ListenOptions, func(endpoint string) nnrpffi.DialOptions) {
+func (c ffiCarrier) setup(t testing.TB) (*nnrpffi.Lib, nnrpffi.ListenOptions, func(endpoint string) nnrpffi.DialOptions) {
 	t.Helper()
 	lib := nnrpffitest.RequireLib(t, c.transport)
 	lo := nnrpffi.ListenOptions{Endpoint: c.transport.String() + "://127.0.0.1:0"}
 	var ctls *nnrpffi.ClientTLS
 	if c.tls {
-		m, err := devcert.New(devcert.Options{SelfSigned: c.selfSigned})
-		if err != nil {
-			t.Fatal(err)
-		}
-		lo.TLS = &nnrpffi.ServerTLS{CertDER: m.CertDER, KeyPKCS8DER: m.KeyPKCS8DER}
-		ctls = &nnrpffi.ClientTLS{ServerName: "localhost", RootCertDER: m.RootDER}
+		m := devCert(t, c.selfSigned)
+		lo.TLS = &nnrpffi.ServerTLS{CertDER: m.LeafDER, KeyPKCS8DER: m.KeyPKCS8}
+		ctls = &nnrpffi.ClientTLS{ServerName: "localhost", RootCertDER: m.CADER}
 	}
 	return lib, lo, func(endpoint string) nnrpffi.DialOptions {
 		return nnrpffi.DialOptions{Endpoint: endpoint, TLS: ctls, ConnectTimeout: 10 * time.Second}
 	}
+}
+
+// devCert makes development TLS material the official client accepts: an
+// end-entity leaf with SAN localhost / 127.0.0.1, issued by a CA or
+// self-signed.
+func devCert(t testing.TB, selfSigned bool) *carrier.DevCertificate {
+	t.Helper()
+	d, err := carrier.NewDevCertificateWith(carrier.DevCertificateOptions{Hosts: []string{"localhost", "127.0.0.1"}, SelfSigned: selfSigned})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 const awaitTimeout = 10 * time.Second
@@ -112,7 +123,7 @@ func TestOfficialClientOfficialServer(t *testing.T) {
 			// seen on the connection before.)
 			ids := map[uint32]bool{}
 			var sessions []*nnrpffi.ClientSession
-			for _, profile := range []uint16{nnrpffi.ProfileTensor, nnrpffi.ProfileToken, nnrpffi.ProfileTensor} {
+			for _, profile := range []wire.ProfileID{wire.ProfileTensor, wire.ProfileToken, wire.ProfileTensor} {
 				sess, err := conn.OpenSession(nnrpffi.SessionOptions{
 					Profile: profile, SchemaID: nnrpffi.SchemaTokenDelta, SchemaVersion: nnrpffi.SchemaTokenDeltaVersion,
 					MaxInFlight: 16, DefaultDeadline: 500 * time.Millisecond, Priority: 1,
@@ -126,7 +137,7 @@ func TestOfficialClientOfficialServer(t *testing.T) {
 				ids[sess.ID()] = true
 				sessions = append(sessions, sess)
 			}
-			for i, profile := range []uint16{nnrpffi.ProfileTensor, nnrpffi.ProfileToken} {
+			for i, profile := range []wire.ProfileID{wire.ProfileTensor, wire.ProfileToken} {
 				exerciseSession(t, sessions[i], profile)
 			}
 			checkRejections(t, conn)
@@ -173,11 +184,11 @@ func TestOfficialClientOfficialServer(t *testing.T) {
 
 // exerciseSession runs the per-session scenarios: 200 echoes, every result
 // class, progress + partial result, a drop with reason and a cancel.
-func exerciseSession(t *testing.T, sess *nnrpffi.ClientSession, profile uint16) {
+func exerciseSession(t *testing.T, sess *nnrpffi.ClientSession, profile wire.ProfileID) {
 	t.Helper()
-	meta := nnrpffi.TensorSubmit(250, nnrpffi.AllowPartial|nnrpffi.AllowStaleReuse|nnrpffi.AllowDegraded|nnrpffi.AllowDrop)
-	if profile == nnrpffi.ProfileToken {
-		meta = nnrpffi.TokenSubmit(250, nnrpffi.AllowPartial|nnrpffi.AllowStaleReuse|nnrpffi.AllowDegraded|nnrpffi.AllowDrop)
+	meta := nnrpffi.TensorSubmit(250, wire.AllowPartial|wire.AllowStaleReuse|wire.AllowDegraded|wire.AllowDrop)
+	if profile == wire.ProfileToken {
+		meta = nnrpffi.TokenSubmit(250, wire.AllowPartial|wire.AllowStaleReuse|wire.AllowDegraded|wire.AllowDrop)
 	}
 	last := echoFrames(t, sess, meta, 200, 8, 16<<10)
 
@@ -195,8 +206,8 @@ func exerciseSession(t *testing.T, sess *nnrpffi.ClientSession, profile uint16) 
 			t.Fatalf("cmd %d: got %v then %s, want one RESULT_PUSH", cmd, extra, ev.String())
 		}
 		want := nnrpffitest.EchoResultMetadata(cmd, &m)
-		if ev.Result.Metadata != want {
-			t.Errorf("cmd %d: result metadata\n got %+v\nwant %+v", cmd, ev.Result.Metadata, want)
+		if ev.Result.Meta != want {
+			t.Errorf("cmd %d: result metadata\n got %+v\nwant %+v", cmd, ev.Result.Meta, want)
 		}
 		if !bytes.Equal(ev.Result.Body, body) {
 			t.Errorf("cmd %d: body differs", cmd)
@@ -206,12 +217,12 @@ func exerciseSession(t *testing.T, sess *nnrpffi.ClientSession, profile uint16) 
 		}
 		switch cmd {
 		case nnrpffitest.CmdPartial:
-			if profile == nnrpffi.ProfileTensor && (want.CoveredTileCount != 5 || want.DroppedTileCount != 3) {
+			if profile == wire.ProfileTensor && (want.CoveredTileCount != 5 || want.DroppedTileCount != 3) {
 				t.Errorf("partial tensor result covers %d/%d tiles", want.CoveredTileCount, want.DroppedTileCount)
 			}
 		case nnrpffitest.CmdStaleReuse:
-			if ev.Result.Metadata.ReusedFrameID != last || last == 0 {
-				t.Errorf("stale reuse names frame %d, want %d", ev.Result.Metadata.ReusedFrameID, last)
+			if ev.Result.Meta.ReusedFrameID != last || last == 0 {
+				t.Errorf("stale reuse names frame %d, want %d", ev.Result.Meta.ReusedFrameID, last)
 			}
 		}
 		last = f.FrameID
@@ -226,13 +237,13 @@ func exerciseSession(t *testing.T, sess *nnrpffi.ClientSession, profile uint16) 
 	if len(extra) != 2 || extra[0].Progress == nil || extra[1].Partial == nil {
 		t.Fatalf("stream: got %v before the result, want PROGRESS then PARTIAL_RESULT", extra)
 	}
-	if p := extra[0].Progress; p.OperationID != f.OperationID || p.ProgressSequence != 1 || p.StageCode != 5 || p.PercentX100 != 5000 || len(p.Body) != 0 {
+	if p := extra[0].Progress; p.Meta.OperationID != f.OperationID || p.Meta.ProgressSequence != 1 || p.Meta.Stage != wire.StageExecuting || p.Meta.PercentX100 != 5000 || len(p.Body) != 0 {
 		t.Errorf("progress %+v", *p)
 	}
-	if p := extra[1].Partial; p.OperationID != f.OperationID || p.ResultSequence != 1 || !bytes.Equal(p.Body, body[:len(body)/2]) {
+	if p := extra[1].Partial; p.Meta.OperationID != f.OperationID || p.Meta.ResultSequence != 1 || !bytes.Equal(p.Body, body[:len(body)/2]) {
 		t.Errorf("partial result %+v", *p)
 	}
-	if ev.Result == nil || !bytes.Equal(ev.Result.Body, body) || ev.Result.Metadata.Class != nnrpffi.ClassComplete {
+	if ev.Result == nil || !bytes.Equal(ev.Result.Body, body) || ev.Result.Meta.Class != wire.ClassComplete {
 		t.Errorf("stream: final event %s", ev.String())
 	}
 
@@ -242,7 +253,7 @@ func exerciseSession(t *testing.T, sess *nnrpffi.ClientSession, profile uint16) 
 		t.Fatal(err)
 	}
 	ev, _ = awaitTerminal(t, sess, f.FrameID)
-	checkDrop(t, ev, f, nnrpffi.DropBudgetExceeded, nnrpffitest.EchoDropDiagnostic)
+	checkDrop(t, ev, f, wire.DropBudgetExceeded, nnrpffitest.EchoDropDiagnostic)
 
 	// Cancel: the server holds the frame until FRAME_CANCEL, then drops it.
 	f, err = sess.Submit(&nnrpffi.SubmitRequest{Metadata: meta, Body: body, TraceID: nnrpffitest.CmdHold})
@@ -256,33 +267,33 @@ func exerciseSession(t *testing.T, sess *nnrpffi.ClientSession, profile uint16) 
 		t.Fatalf("cancel: %v", err)
 	}
 	ev, _ = awaitTerminal(t, sess, f.FrameID)
-	checkDrop(t, ev, f, nnrpffi.DropPeerCancelled, nnrpffitest.EchoCancelDiagnostic)
+	checkDrop(t, ev, f, wire.DropPeerCancelled, nnrpffitest.EchoCancelDiagnostic)
 }
 
-func checkDrop(t *testing.T, ev nnrpffi.Event, f nnrpffi.Frame, code uint16, diag string) {
+func checkDrop(t *testing.T, ev nnrpffi.Event, f nnrpffi.Frame, code wire.DropReason, diag string) {
 	t.Helper()
 	if ev.Kind != nnrpffi.EventResultDropped || ev.Drop == nil || ev.Drop.Reason == nil {
 		t.Fatalf("frame %d: %s, want RESULT_DROP_REASON", f.FrameID, ev.String())
 	}
 	r := ev.Drop.Reason
-	if r.OperationID != f.OperationID || r.Code != code || r.SourceRole != nnrpffi.RoleServer ||
-		r.Flags != nnrpffi.DropFlagFinal || string(r.Diagnostic) != diag || ev.Header.Type != nnrpffi.MsgResultDropReason {
-		t.Errorf("frame %d: drop %+v (diagnostic %q), want code %d from the server, final, %q", f.FrameID, *r, r.Diagnostic, code, diag)
+	if r.OperationID != f.OperationID || r.Reason != code || r.SourceRole != wire.RoleServer ||
+		r.Flags != wire.ResultDropFinal || string(ev.Drop.Diagnostic) != diag || ev.Header.Type != wire.TypeResultDropReason {
+		t.Errorf("frame %d: drop %+v (diagnostic %q), want %s from the server, final, %q", f.FrameID, *r, ev.Drop.Diagnostic, code, diag)
 	}
 }
 
 func randomBytes(rng *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(rng.Uint32())
+	b := make([]byte, n+8)
+	for i := 0; i < n; i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], rng.Uint64())
 	}
-	return b
+	return b[:n:n]
 }
 
 // echoFrames submits n frames of random bodies (0..maxBody bytes) with up to
 // window outstanding and checks every RESULT_PUSH echoes its body exactly. It
 // returns the last frame id.
-func echoFrames(t *testing.T, sess *nnrpffi.ClientSession, meta nnrpffi.FrameSubmitMetadata, n, window, maxBody int) uint32 {
+func echoFrames(t *testing.T, sess *nnrpffi.ClientSession, meta wire.FrameSubmit, n, window, maxBody int) uint32 {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(n), uint64(maxBody)))
 	sent := map[uint32][]byte{}
@@ -315,8 +326,8 @@ func echoFrames(t *testing.T, sess *nnrpffi.ClientSession, meta nnrpffi.FrameSub
 			if !bytes.Equal(ev.Result.Body, body) {
 				t.Fatalf("frame %d: echo of %d bytes differs from the %d bytes sent", ev.FrameID(), len(ev.Result.Body), len(body))
 			}
-			if ev.Result.Metadata.Class != nnrpffi.ClassComplete || ev.Result.Metadata.PayloadKinds != meta.PayloadKinds {
-				t.Fatalf("frame %d: metadata %+v", ev.FrameID(), ev.Result.Metadata)
+			if want := nnrpffitest.EchoResultMetadata(nnrpffitest.CmdComplete, &meta); ev.Result.Meta != want {
+				t.Fatalf("frame %d: metadata %+v, want %+v", ev.FrameID(), ev.Result.Meta, want)
 			}
 			done++
 		}
@@ -352,9 +363,9 @@ func checkRejections(t *testing.T, conn *nnrpffi.ClientConn) {
 		opts nnrpffi.SessionOptions
 		code uint32
 	}{
-		{"schema (0,0)", nnrpffi.SessionOptions{Profile: nnrpffi.ProfileTensor}, nnrpffi.SessionErrSchemaUnsupported},
+		{"schema (0,0)", nnrpffi.SessionOptions{Profile: wire.ProfileTensor}, nnrpffi.SessionErrSchemaUnsupported},
 		{"in flight above the server limit", nnrpffi.SessionOptions{
-			Profile: nnrpffi.ProfileTensor, SchemaID: nnrpffi.SchemaTokenDelta, SchemaVersion: nnrpffi.SchemaTokenDeltaVersion, MaxInFlight: 65,
+			Profile: wire.ProfileTensor, SchemaID: nnrpffi.SchemaTokenDelta, SchemaVersion: nnrpffi.SchemaTokenDeltaVersion, MaxInFlight: 65,
 		}, nnrpffi.SessionErrLimitReached},
 	}
 	for _, tc := range cases {
@@ -407,7 +418,7 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	cs, err := conn.OpenSession(nnrpffi.SessionOptions{Profile: nnrpffi.ProfileToken, SchemaID: nnrpffi.SchemaTokenDelta, SchemaVersion: nnrpffi.SchemaTokenDeltaVersion})
+	cs, err := conn.OpenSession(nnrpffi.SessionOptions{Profile: wire.ProfileToken, SchemaID: nnrpffi.SchemaTokenDelta, SchemaVersion: nnrpffi.SchemaTokenDeltaVersion})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +433,7 @@ func TestSessionLifecycle(t *testing.T) {
 
 	// One frame, answered with an explicit metadata, to see the server side
 	// of a submit: header fields and metadata as sent.
-	meta := nnrpffi.TokenSubmit(42, nnrpffi.AllowDrop)
+	meta := nnrpffi.TokenSubmit(42, wire.AllowDrop)
 	meta.TargetFPSx100 = 3000
 	meta.FrameClass = 1
 	f, err := cs.Submit(&nnrpffi.SubmitRequest{FrameID: 10, Metadata: meta, Body: []byte("prompt"), HeaderFlags: 0x20, ViewID: 2, RouteID: 9, TraceID: 0xABCDEF})
@@ -438,16 +449,17 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 	ev := events[0]
 	meta.OperationID = 10
-	if ev.Submit.Metadata != meta || string(ev.Submit.Body) != "prompt" || ev.Kind != nnrpffi.EventSubmitAccepted {
-		t.Errorf("server got %+v %q", ev.Submit.Metadata, ev.Submit.Body)
+	if ev.Submit.Meta != meta || string(ev.Submit.Body) != "prompt" || ev.Kind != nnrpffi.EventSubmitAccepted {
+		t.Errorf("server got %+v %q", ev.Submit.Meta, ev.Submit.Body)
 	}
-	if h := ev.Header; h.Type != nnrpffi.MsgFrameSubmit || h.SessionID != ss.ID() || h.FrameID != 10 || h.Flags != 0x20 || h.ViewID != 2 || h.RouteID != 9 || h.TraceID != 0xABCDEF {
+	if h := ev.Header; h.Type != wire.TypeFrameSubmit || h.SessionID != ss.ID() || h.FrameID != 10 || h.Flags != 0x20 || h.ViewID != 2 || h.RouteID != 9 || h.TraceID != 0xABCDEF {
 		t.Errorf("server header %+v", h)
 	}
 	if !ev.Op.Valid() || ev.Op.ID != 10 || ev.Op.FrameID != 10 || ss.Pending() != 1 {
 		t.Errorf("operation %+v, %d pending", ev.Op, ss.Pending())
 	}
-	res := nnrpffi.ResultPushMetadata{StatusCode: 200, ActiveProfileID: 2, InferenceMs: 1, PayloadKinds: nnrpffi.PayloadTokenChunk}
+	// An opaque result body (no typed frames, so no payload kind, R7).
+	res := wire.ResultPush{StatusCode: 200, ActiveProfileID: wire.ProfileToken, InferenceMS: 1}
 	if err := ss.SendResult(ev.Op, &res, []byte("delta")); err != nil {
 		t.Fatal(err)
 	}
@@ -459,7 +471,7 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Error("second RESULT_PUSH for one operation was accepted")
 	}
 	cev, _ := awaitTerminal(t, cs, 10)
-	if cev.Result == nil || cev.Result.Metadata != res || string(cev.Result.Body) != "delta" {
+	if cev.Result == nil || cev.Result.Meta != res || string(cev.Result.Body) != "delta" {
 		t.Errorf("client got %s", cev.String())
 	}
 	// Frame ids must grow: the library refuses an old one.
@@ -474,7 +486,7 @@ func TestSessionLifecycle(t *testing.T) {
 	if err != nil || len(events) != 1 || events[0].Kind != nnrpffi.EventSessionClosed || events[0].Close == nil {
 		t.Fatalf("server await for close: %v %v", events, err)
 	}
-	if c := events[0].Close; c.Reason != 1 || c.LastOperationID != 10 || c.CloseTag != cs.ID() {
+	if c := events[0].Close; c.Reason != wire.CloseReasonClientShutdown || c.LastOperationID != 10 || c.SessionCloseTag != cs.ID() {
 		t.Errorf("session close %+v", *c)
 	}
 	if err := ss.Close(); err != nil {
@@ -518,7 +530,7 @@ func TestSessionLifecycle(t *testing.T) {
 // official client's certificate checks over TLS and QUIC, and that an
 // untrusted certificate fails the handshake with INTERNAL_ERROR.
 func TestTLSMaterial(t *testing.T) {
-	for _, c := range []carrier{
+	for _, c := range []ffiCarrier{
 		{name: "tls-ca-issued", transport: nnrpffi.TransportTCP, tls: true},
 		{name: "tls-self-signed-leaf", transport: nnrpffi.TransportTCP, tls: true, selfSigned: true},
 		{name: "quic-ca-issued", transport: nnrpffi.TransportQUIC, tls: true},
@@ -529,7 +541,7 @@ func TestTLSMaterial(t *testing.T) {
 			before := lib.OpenHandles()
 			t.Cleanup(func() { goleak.VerifyNone(t) })
 			echo, conn := startEcho(t, lib, lo, dialOpts)
-			sess, err := conn.OpenSession(nnrpffi.SessionOptions{Profile: nnrpffi.ProfileTensor, SchemaID: nnrpffi.SchemaTokenDelta, SchemaVersion: nnrpffi.SchemaTokenDeltaVersion})
+			sess, err := conn.OpenSession(nnrpffi.SessionOptions{Profile: wire.ProfileTensor, SchemaID: nnrpffi.SchemaTokenDelta, SchemaVersion: nnrpffi.SchemaTokenDeltaVersion})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -544,7 +556,7 @@ func TestTLSMaterial(t *testing.T) {
 	}
 
 	t.Run("untrusted", func(t *testing.T) {
-		lib, lo, _ := carrier{transport: nnrpffi.TransportTCP, tls: true}.setup(t)
+		lib, lo, _ := ffiCarrier{transport: nnrpffi.TransportTCP, tls: true}.setup(t)
 		before := lib.OpenHandles()
 		t.Cleanup(func() { goleak.VerifyNone(t) })
 		echo, err := nnrpffitest.StartEchoServer(lib, lo)
@@ -552,11 +564,8 @@ func TestTLSMaterial(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = echo.Close() })
-		other, err := devcert.New(devcert.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = lib.Dial(nnrpffi.DialOptions{Endpoint: echo.Endpoint(), TLS: &nnrpffi.ClientTLS{ServerName: "localhost", RootCertDER: other.RootDER}, ConnectTimeout: 5 * time.Second})
+		other := devCert(t, false)
+		_, err = lib.Dial(nnrpffi.DialOptions{Endpoint: echo.Endpoint(), TLS: &nnrpffi.ClientTLS{ServerName: "localhost", RootCertDER: other.CADER}, ConnectTimeout: 5 * time.Second})
 		var e *nnrpffi.Error
 		if !errors.As(err, &e) || e.Code != nnrpffi.StatusInternal || e.Op != "nnrp_transport_connect" {
 			t.Errorf("dial with an untrusted certificate: %v, want internal error from nnrp_transport_connect", err)

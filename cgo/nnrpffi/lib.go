@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/nnrp-gpu/nnrp-gpu/nnrp/wire"
 )
 
 // ABI version this binding is written against. Load refuses another major
@@ -193,10 +195,9 @@ type cBuf struct {
 	n int
 }
 
-// newCBuf concatenates parts into C memory; reserve extra leading bytes are
-// left for the caller to fill (see bytes()).
-func newCBuf(reserve int, parts ...[]byte) cBuf {
-	n := reserve
+// newCBuf concatenates parts into C memory.
+func newCBuf(parts ...[]byte) cBuf {
+	n := 0
 	for _, p := range parts {
 		n += len(p)
 	}
@@ -204,7 +205,7 @@ func newCBuf(reserve int, parts ...[]byte) cBuf {
 		return cBuf{}
 	}
 	b := cBuf{p: C.malloc(C.size_t(n)), n: n}
-	dst := b.bytes()[reserve:]
+	dst := b.bytes()
 	for _, p := range parts {
 		dst = dst[copy(dst, p):]
 	}
@@ -285,9 +286,9 @@ func (l *Lib) clientSecurityConfig(t Transport, tls *ClientTLS) (C.nf_handle, er
 	if tls.ServerName == "" || len(tls.RootCertDER) == 0 {
 		return h, errors.New("nnrp ffi: client TLS needs a server name and a trusted certificate")
 	}
-	name := newCBuf(0, []byte(tls.ServerName))
+	name := newCBuf([]byte(tls.ServerName))
 	defer name.free()
-	root := newCBuf(0, tls.RootCertDER)
+	root := newCBuf(tls.RootCertDER)
 	defer root.free()
 	req := C.nf_client_sec_req{transport_id: C.uint32_t(t), server_name: name.view(), trusted_cert_der: root.view()}
 	if err := statusError("nnrp_transport_client_security_config_create",
@@ -303,9 +304,9 @@ func (l *Lib) serverSecurityConfig(t Transport, tls *ServerTLS) (C.nf_handle, er
 	if len(tls.CertDER) == 0 || len(tls.KeyPKCS8DER) == 0 {
 		return h, errors.New("nnrp ffi: server TLS needs a certificate and a PKCS#8 key")
 	}
-	cert := newCBuf(0, tls.CertDER)
+	cert := newCBuf(tls.CertDER)
 	defer cert.free()
-	key := newCBuf(0, tls.KeyPKCS8DER)
+	key := newCBuf(tls.KeyPKCS8DER)
 	defer key.free()
 	req := C.nf_server_sec_req{transport_id: C.uint32_t(t), cert_der: cert.view(), key_pkcs8_der: key.view()}
 	if err := statusError("nnrp_transport_server_security_config_create",
@@ -357,8 +358,8 @@ func (l *Lib) awaitEvents(server bool, scope C.nf_handle, timeout time.Duration,
 				Present:      ev.header.present != 0,
 				VersionMajor: uint8(ev.header.version_major),
 				WireFormat:   uint8(ev.header.wire_format),
-				Type:         MessageType(ev.header.message_type),
-				Flags:        uint32(ev.header.flags),
+				Type:         wire.MessageType(ev.header.message_type),
+				Flags:        wire.Flags(ev.header.flags),
 				SessionID:    uint32(ev.header.session_id),
 				FrameID:      uint32(ev.header.frame_id),
 				ViewID:       uint16(ev.header.view_id),
@@ -381,9 +382,14 @@ func (l *Lib) awaitEvents(server bool, scope C.nf_handle, timeout time.Duration,
 		}
 		events = append(events, r)
 	}
-	err := statusError(op, st)
-	if isStatus(err, StatusWouldBlock) && n == 0 {
-		err = nil // the timeout passed without an event
+	// A timeout without an event is no error. The common outcomes build no
+	// error value: this is the polling hot path.
+	var err error
+	if c := StatusCode(st.code); c != StatusOK && (c != StatusWouldBlock || n > 0) {
+		err = statusError(op, st)
+	}
+	if err == nil && len(errs) == 0 {
+		return events, nil
 	}
 	return events, errors.Join(append([]error{err}, errs...)...)
 }

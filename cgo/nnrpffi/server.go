@@ -8,12 +8,15 @@ import "C"
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/nnrp-gpu/nnrp-gpu/nnrp/wire"
 )
 
 // ServerTLS configures a TLS (TCP) or QUIC listener. The ABI takes exactly one
@@ -33,8 +36,8 @@ type ListenOptions struct {
 	TLS      *ServerTLS // required for QUIC; makes TCP a TLS listener
 	// MaxPacketBytes limits one packet; 0 means the library's 64 MiB.
 	MaxPacketBytes uint64
-	// Profiles the server accepts; nil means {ProfileTensor, ProfileToken}.
-	Profiles []uint16
+	// Profiles the server accepts; nil means tensor and token.
+	Profiles []wire.ProfileID
 	// MaxInFlight is the per-session operation limit; a client asking for
 	// more is rejected with SessionErrLimitReached. 0 means 64.
 	MaxInFlight uint16
@@ -96,7 +99,7 @@ func (l *Lib) Listen(o ListenOptions) (*Server, error) {
 	}
 	profiles := o.Profiles
 	if profiles == nil {
-		profiles = []uint16{ProfileTensor, ProfileToken}
+		profiles = []wire.ProfileID{wire.ProfileTensor, wire.ProfileToken}
 	}
 	if len(profiles) == 0 {
 		return nil, errors.New("nnrp ffi: a server needs at least one profile")
@@ -119,7 +122,7 @@ func (l *Lib) Listen(o ListenOptions) (*Server, error) {
 			return nil, err
 		}
 	}
-	endpoint := newCBuf(0, []byte(o.Endpoint))
+	endpoint := newCBuf([]byte(o.Endpoint))
 	defer endpoint.free()
 	req := C.nf_open_req{
 		transport_id:     C.uint32_t(t),
@@ -148,9 +151,9 @@ func (l *Lib) Listen(o ListenOptions) (*Server, error) {
 
 	prof := make([]byte, 2*len(profiles))
 	for i, p := range profiles {
-		le.PutUint16(prof[2*i:], p)
+		binary.LittleEndian.PutUint16(prof[2*i:], uint16(p))
 	}
-	pbuf := newCBuf(0, prof)
+	pbuf := newCBuf(prof)
 	defer pbuf.free()
 	breq := C.nf_bind_req{
 		server_id:          C.uint64_t(newID()),
@@ -366,7 +369,7 @@ func (s *ServerSession) Await(timeout time.Duration, maxEvents int) ([]Event, er
 		ev := &events[i]
 		switch {
 		case ev.Submit != nil:
-			s.ops[ev.Header.FrameID] = ev.Submit.Metadata.OperationID
+			s.ops[ev.Header.FrameID] = ev.Submit.Meta.OperationID
 		case ev.Op.Valid() && ev.Op.ID == 0:
 			ev.Op.ID = s.ops[ev.Header.FrameID]
 			ev.OperationID = ev.Op.ID
@@ -390,24 +393,30 @@ func checkOp(op Operation) error {
 }
 
 // SendResult sends the terminal RESULT_PUSH of op (nnrp_server_send_result):
-// the 64 metadata bytes exactly as given, then body. The library frames it
-// with the session id and the op's frame id, and fails it if the operation is
-// no longer live (cancelled, already answered, expired).
-func (s *ServerSession) SendResult(op Operation, m *ResultPushMetadata, body []byte) error {
+// m encoded by wire (ResultPush.Append: the send-side rules R1–R4 and R7),
+// then body. The library frames it with the session id and the op's frame
+// id, and fails it if the operation is no longer live (cancelled, already
+// answered, expired). Neither wire nor the library checks the class against
+// the submit's budget policy (wire.ResultPush.CheckPolicy does, on request).
+func (s *ServerSession) SendResult(op Operation, m *wire.ResultPush, body []byte) error {
 	if err := checkOp(op); err != nil {
 		return err
 	}
 	if len(body) > math.MaxUint32 {
 		return fmt.Errorf("nnrp ffi: body of %d bytes is too large", len(body))
 	}
+	var scratch [128]byte
+	mb, err := appendMeta(scratch[:], m)
+	if err != nil {
+		return err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return ErrClosed
 	}
-	buf := newCBuf(ResultPushMetadataLen, body)
+	buf := newCBuf(mb, body)
 	defer buf.free()
-	m.Put(buf.bytes())
 	req := C.nf_send_result_req{operation: op.h.c(), payload: buf.view()}
 	if err := statusError("nnrp_server_send_result", C.nf_call_server_send_result(s.srv.lib.api, req)); err != nil {
 		return err
@@ -417,17 +426,19 @@ func (s *ServerSession) SendResult(op Operation, m *ResultPushMetadata, body []b
 }
 
 // SendDrop sends the terminal RESULT_DROP_REASON of op through
-// nnrp_runtime_frame_send. d.OperationID 0 means op.ID. The ABI has no way to
-// send a plain RESULT_DROP (no reason). The library keeps its operation
-// handle for op until the session closes.
-func (s *ServerSession) SendDrop(op Operation, d DropReason) error {
+// nnrp_runtime_frame_send, with diagnostic as its body. d.OperationID 0 means
+// op.ID; d.DiagnosticBytes is set from diagnostic. The ABI has no way to send
+// a plain RESULT_DROP (no reason). The library keeps its operation handle
+// for op until the session closes.
+func (s *ServerSession) SendDrop(op Operation, d wire.ResultDropReason, diagnostic []byte) error {
 	if err := checkOp(op); err != nil {
 		return err
 	}
 	if d.OperationID == 0 {
 		d.OperationID = op.ID
 	}
-	if err := s.sendFrame(MsgResultDropReason, op, d.append(nil)); err != nil {
+	d.DiagnosticBytes = uint32(len(diagnostic))
+	if err := s.sendFrame(op, &d, diagnostic); err != nil {
 		return err
 	}
 	s.settle(op)
@@ -435,38 +446,50 @@ func (s *ServerSession) SendDrop(op Operation, d DropReason) error {
 }
 
 // SendPartial sends a (non-terminal) PARTIAL_RESULT for op through
-// nnrp_runtime_frame_send. p.OperationID 0 means op.ID.
-func (s *ServerSession) SendPartial(op Operation, p PartialResult) error {
+// nnrp_runtime_frame_send. p.OperationID 0 means op.ID; p.BodyBytes is set
+// from body.
+func (s *ServerSession) SendPartial(op Operation, p wire.PartialResult, body []byte) error {
 	if err := checkOp(op); err != nil {
 		return err
 	}
 	if p.OperationID == 0 {
 		p.OperationID = op.ID
 	}
-	return s.sendFrame(MsgPartialResult, op, p.append(nil))
+	p.BodyBytes = uint32(len(body))
+	return s.sendFrame(op, &p, body)
 }
 
 // SendProgress sends a (non-terminal) PROGRESS for op through
-// nnrp_runtime_frame_send. p.OperationID 0 means op.ID.
-func (s *ServerSession) SendProgress(op Operation, p Progress) error {
+// nnrp_runtime_frame_send. p.OperationID 0 means op.ID; p.BodyBytes is set
+// from body.
+func (s *ServerSession) SendProgress(op Operation, p wire.Progress, body []byte) error {
 	if err := checkOp(op); err != nil {
 		return err
 	}
 	if p.OperationID == 0 {
 		p.OperationID = op.ID
 	}
-	return s.sendFrame(MsgProgress, op, p.append(nil))
+	p.BodyBytes = uint32(len(body))
+	return s.sendFrame(op, &p, body)
 }
 
-func (s *ServerSession) sendFrame(t MessageType, op Operation, payload []byte) error {
+func (s *ServerSession) sendFrame(op Operation, m wire.Message, body []byte) error {
+	if len(body) > math.MaxUint32 {
+		return fmt.Errorf("nnrp ffi: body of %d bytes is too large", len(body))
+	}
+	var scratch [128]byte
+	mb, err := appendMeta(scratch[:], m)
+	if err != nil {
+		return err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return ErrClosed
 	}
-	buf := newCBuf(0, payload)
+	buf := newCBuf(mb, body)
 	defer buf.free()
-	req := C.nf_frame_send_req{handle: s.h, message_type: C.uint32_t(t), frame_id: C.uint32_t(op.FrameID), payload: buf.view()}
+	req := C.nf_frame_send_req{handle: s.h, message_type: C.uint32_t(m.Type()), frame_id: C.uint32_t(op.FrameID), payload: buf.view()}
 	return statusError("nnrp_runtime_frame_send", C.nf_call_runtime_frame_send(s.srv.lib.api, req))
 }
 

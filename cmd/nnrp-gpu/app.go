@@ -107,7 +107,7 @@ func (a *app) serveSession(s *server.Session) {
 		}
 		if err != nil && !errors.Is(err, server.ErrNotInFlight) {
 			outcome = "drop"
-			_ = s.SendDrop(ctx, sub, wire.DropCapabilityMismatch, err.Error())
+			_ = s.SendResultDrop(ctx, sub, wire.DropCapabilityMismatch, err.Error())
 		}
 		a.latency.WithLabelValues(outcome).Observe(time.Since(sub.Arrived).Seconds())
 	}

@@ -243,6 +243,15 @@ func (s *Session) Cancel(ctx context.Context, frame uint32) error {
 	return s.c.write(ctx, [][]byte{pkt})
 }
 
+// CancelFrame sends FRAME_CANCEL for a frame (the header-only cancel the
+// official client uses); like Cancel, the answer arrives through Next.
+func (s *Session) CancelFrame(ctx context.Context, frame uint32) error {
+	if _, ok := s.OperationID(frame); !ok {
+		return fmt.Errorf("client: frame %d is not in flight", frame)
+	}
+	return s.Send(ctx, wire.Header{Type: wire.TypeFrameCancel, FrameID: frame}, nil)
+}
+
 // Send writes an arbitrary session packet built by the caller (control
 // messages such as DEADLINE, EXPIRE_AT, SESSION_PATCH, PING).
 func (s *Session) Send(ctx context.Context, h wire.Header, m wire.Message, body ...[]byte) error {

@@ -56,7 +56,7 @@ func TestCancelAnswersTraceThenDrop(t *testing.T) {
 
 	// FRAME_CANCEL behaves the same.
 	id2, _ := s.Submit(ctx, smallFrame(t, 0))
-	if err := s.Send(ctx, wire.Header{Type: wire.TypeFrameCancel, FrameID: id2}, nil); err != nil {
+	if err := s.CancelFrame(ctx, id2); err != nil {
 		t.Fatal(err)
 	}
 	tc := next(t, s)

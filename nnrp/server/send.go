@@ -143,11 +143,11 @@ func clampMS(d time.Duration) uint16 {
 	return uint16(ms)
 }
 
-// SendDrop answers sub with a drop: RESULT_DROP_REASON with reason and
+// SendResultDrop answers sub with a drop: RESULT_DROP_REASON with reason and
 // diagnostic, or the header-only RESULT_DROP when reason is 0 (D§9.1). It
 // waits until the drop is written; ErrNotInFlight if sub already had its
 // answer.
-func (s *Session) SendDrop(ctx context.Context, sub *Submit, reason wire.DropReason, diag string) error {
+func (s *Session) SendResultDrop(ctx context.Context, sub *Submit, reason wire.DropReason, diag string) error {
 	h := wire.Header{SessionID: s.info.ID, FrameID: sub.Header.FrameID,
 		ViewID: sub.Header.ViewID, RouteID: sub.Header.RouteID, TraceID: sub.Header.TraceID}
 	var pkt []byte

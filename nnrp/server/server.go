@@ -15,7 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -312,6 +312,7 @@ type registry struct {
 	mu       sync.Mutex
 	live     map[uint32]struct{}
 	detached map[uint32]*resumeRecord
+	next     uint32 // last id handed out by the counter
 }
 
 type resumeRecord struct {
@@ -334,42 +335,38 @@ func (r *registry) gc(now time.Time) {
 	}
 }
 
-// allocate reserves an id: the requested one if free, else the smallest
-// unused id ≥ 1 (C§4.4 step 2).
+// allocate reserves an id: the requested one if free, else the next id of
+// an increasing counter that is neither live nor detached. The reference
+// server reuses the smallest free id (C§4.4 step 2), but the official client
+// refuses an id it has already seen on its connection, so a session opened
+// after another was closed would fail; ids are therefore not reused until
+// the counter wraps around.
 func (r *registry) allocate(requested uint32) (uint32, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.gc(time.Now())
+	free := func(id uint32) bool {
+		_, live := r.live[id]
+		_, detached := r.detached[id]
+		return !live && !detached
+	}
 	if requested != 0 {
-		if _, ok := r.live[requested]; ok {
-			return 0, false
-		}
-		if _, ok := r.detached[requested]; ok {
+		if !free(requested) {
 			return 0, false
 		}
 		r.live[requested] = struct{}{}
 		return requested, true
 	}
-	used := make([]uint32, 0, len(r.live)+len(r.detached))
-	for id := range r.live {
-		used = append(used, id)
-	}
-	for id := range r.detached {
-		used = append(used, id)
-	}
-	sort.Slice(used, func(i, j int) bool { return used[i] < used[j] })
-	next := uint32(1)
-	for _, id := range used {
-		if id != next {
-			break
-		}
-		next++
-	}
-	if next == 0 {
+	if len(r.live)+len(r.detached) >= math.MaxUint32 {
 		return 0, false
 	}
-	r.live[next] = struct{}{}
-	return next, true
+	for {
+		r.next++
+		if r.next != 0 && free(r.next) {
+			r.live[r.next] = struct{}{}
+			return r.next, true
+		}
+	}
 }
 
 // resume reattaches a detached session if the token matches (constant time)

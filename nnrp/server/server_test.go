@@ -112,7 +112,7 @@ func echo(ctx context.Context, s *server.Session, sub *server.Submit) {
 		err = s.SendResultAsync(ctx, sub, r, func(error) {})
 	}
 	if err != nil && !errors.Is(err, server.ErrNotInFlight) {
-		_ = s.SendDrop(ctx, sub, wire.DropCapabilityMismatch, err.Error())
+		_ = s.SendResultDrop(ctx, sub, wire.DropCapabilityMismatch, err.Error())
 	}
 }
 

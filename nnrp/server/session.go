@@ -142,7 +142,7 @@ func (s *Session) SetModel(name string) { s.model.Store(&name) }
 func (s *Session) Context() context.Context { return s.ctx }
 
 // ReceiveSubmit returns the next admitted frame. The frame stays in flight
-// until it is answered (SendResult, SendDrop) or the engine answers it
+// until it is answered (SendResult, SendResultDrop) or the engine answers it
 // (cancel, deadline, shutdown); its Context reports the latter.
 func (s *Session) ReceiveSubmit(ctx context.Context) (*Submit, error) {
 	for {

@@ -14,7 +14,7 @@ import (
 //
 // Buffer lifetime: Body and the tensor view in View alias the receive
 // buffer. They are valid until the first of: Release, the frame's terminal
-// answer (SendResult, SendDrop, or the engine's own answer, which cancels
+// answer (SendResult, SendResultDrop, or the engine's own answer, which cancels
 // Context). Code that reads them while the engine may answer the frame
 // concurrently (a cancel or a deadline can come at any time) must Hold the
 // buffer first. Copy tiles out (e.g. into a staging buffer) and Release as

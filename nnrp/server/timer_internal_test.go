@@ -1,6 +1,7 @@
 package server
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -60,5 +61,29 @@ func TestRecentSetWindow(t *testing.T) {
 	}
 	if len(r.set) != recentSetSize {
 		t.Fatalf("set holds %d", len(r.set))
+	}
+}
+
+func TestSessionIDsAreNotReused(t *testing.T) {
+	var r registry
+	r.init()
+	a, _ := r.allocate(0)
+	b, _ := r.allocate(0)
+	r.release(a, nil)
+	c, _ := r.allocate(0)
+	if a != 1 || b != 2 || c != 3 {
+		t.Fatalf("ids %d %d %d, want 1 2 3 (a closed session's id is not handed out again)", a, b, c)
+	}
+	if _, ok := r.allocate(2); ok {
+		t.Fatal("requested id 2 granted while live")
+	}
+	if id, ok := r.allocate(1); !ok || id != 1 {
+		t.Fatalf("requested free id 1: %d %v", id, ok)
+	}
+	r.next = math.MaxUint32 - 1
+	d, _ := r.allocate(0)
+	e, _ := r.allocate(0) // wraps past 0 and the live ids 1, 2, 3
+	if d != math.MaxUint32 || e != 4 {
+		t.Fatalf("around the wrap: %d %d", d, e)
 	}
 }

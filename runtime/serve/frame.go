@@ -143,7 +143,7 @@ func (f *Frame) Complete(ctx context.Context) error {
 	default:
 		// The result was refused before anything was sent: the frame still needs its answer.
 		outcome = "failed"
-		_ = f.Session.SendDrop(ctx, f.Submit, wire.DropCapabilityMismatch, "the result could not be sent: "+err.Error())
+		_ = f.Session.SendResultDrop(ctx, f.Submit, wire.DropCapabilityMismatch, "the result could not be sent: "+err.Error())
 	}
 	f.finish(outcome)
 	return err
@@ -161,7 +161,7 @@ func (f *Frame) Fail(ctx context.Context, err error) error {
 	f.closing = true
 	f.mu.Unlock()
 	reason, outcome, diag := failReason(err)
-	sendErr := f.Session.SendDrop(ctx, f.Submit, reason, diag)
+	sendErr := f.Session.SendResultDrop(ctx, f.Submit, reason, diag)
 	if errors.Is(sendErr, server.ErrNotInFlight) || f.Submit.Context().Err() != nil {
 		outcome = "late"
 	}

@@ -312,14 +312,14 @@ func (s *Service) echo(ctx context.Context, sess *server.Session, sub *server.Su
 		outcome = "late"
 	default:
 		outcome = "failed"
-		_ = sess.SendDrop(ctx, sub, wire.DropCapabilityMismatch, "echo: "+err.Error())
+		_ = sess.SendResultDrop(ctx, sub, wire.DropCapabilityMismatch, "echo: "+err.Error())
 	}
 	sub.Release()
 	s.metrics.observe(m.Name(), outcome, sub.Arrived)
 }
 
 func (s *Service) drop(ctx context.Context, sess *server.Session, sub *server.Submit, model, outcome, diag string) {
-	if err := sess.SendDrop(ctx, sub, wire.DropCapabilityMismatch, diag); errors.Is(err, server.ErrNotInFlight) {
+	if err := sess.SendResultDrop(ctx, sub, wire.DropCapabilityMismatch, diag); errors.Is(err, server.ErrNotInFlight) {
 		outcome = "late"
 	}
 	sub.Release()

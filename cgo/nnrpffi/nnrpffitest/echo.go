@@ -8,32 +8,36 @@ import (
 	"time"
 
 	"github.com/nnrp-gpu/nnrp-gpu/cgo/nnrpffi"
+	"github.com/nnrp-gpu/nnrp-gpu/nnrp/wire"
 )
 
 // Commands an EchoServer reads from the common-header trace id of each
-// FRAME_SUBMIT. Every RESULT_PUSH echoes the submitted body byte for byte,
-// sets inference / queue / total times 7 / 1 / 9 ms, active profile 1 for a
-// tensor submit (else 2), the submit's payload kinds, and as applied budget
-// policy the bit of its class that the submit allowed.
+// FRAME_SUBMIT. Every RESULT_PUSH echoes the submitted body byte for byte and
+// carries the metadata of EchoResultMetadata.
 const (
 	// CmdComplete: RESULT_PUSH class complete.
 	CmdComplete uint64 = iota
-	// CmdPartial: class partial, flag PARTIAL; a tensor submit gets tile
-	// count 8, covered 5, dropped 3.
+	// CmdPartial: class partial, flag PARTIAL; a tensor submit gets about
+	// half of its tiles (at least one) reported dropped, a tensor submit
+	// without tiles tile count 8, covered 5, dropped 3.
 	CmdPartial
 	// CmdStaleReuse: class stale_reuse, flag STALE, reused_frame_id = the
-	// submit's dependency_frame_id.
+	// submit's dependency_frame_id (which must be non-zero, else the frame
+	// is dropped with capability_mismatch and the server records an error).
 	CmdStaleReuse
 	// CmdDegraded: class degraded, flag FALLBACK.
 	CmdDegraded
 	// CmdDrop: RESULT_DROP_REASON budget_exceeded, source server, flag final,
-	// diagnostic EchoDropDiagnostic.
+	// result sequence 1, diagnostic EchoDropDiagnostic.
 	CmdDrop
-	// CmdStream: PROGRESS (stage 5, 50 %), PARTIAL_RESULT (sequence 1, the
-	// first half of the body), then a complete RESULT_PUSH.
+	// CmdStream: PROGRESS (sequence 1, stage executing, 50 %),
+	// PARTIAL_RESULT (sequence 1, the first half of the body), then a
+	// complete RESULT_PUSH.
 	CmdStream
-	// CmdHold: no reply until the client's FRAME_CANCEL, then
-	// RESULT_DROP_REASON peer_cancelled, diagnostic EchoCancelDiagnostic.
+	// CmdHold: no reply until the client cancels the frame (FRAME_CANCEL,
+	// which the library reports as a control event, or CANCEL / ABORT, which
+	// it passes on as runtime frames), then RESULT_DROP_REASON
+	// peer_cancelled, diagnostic EchoCancelDiagnostic.
 	CmdHold
 )
 
@@ -43,37 +47,64 @@ const (
 	EchoCancelDiagnostic = "echo server cancelled"
 )
 
+// Timings every EchoServer result reports.
+const (
+	EchoInferenceMS   = 7
+	EchoQueueMS       = 1
+	EchoServerTotalMS = 9
+)
+
 // EchoResultMetadata is the RESULT_PUSH metadata an EchoServer sends for a
-// submit with command cmd (see the Cmd constants).
-func EchoResultMetadata(cmd uint64, submit *nnrpffi.FrameSubmitMetadata) nnrpffi.ResultPushMetadata {
-	tensor := submit.PayloadKinds&nnrpffi.PayloadTensor != 0
-	m := nnrpffi.ResultPushMetadata{
-		ActiveProfileID: nnrpffi.ProfileToken,
-		InferenceMs:     7,
-		QueueMs:         1,
-		ServerTotalMs:   9,
-		PayloadKinds:    submit.PayloadKinds,
+// submit with command cmd. Besides the class fields (see the Cmd
+// constants) it describes the echoed body: a tensor submit's tile count,
+// section count, tile base and tile index length are copied, so a body
+// built by wire.SubmitBuilder decodes as a result (wire.ResultView); the
+// payload kinds are the submit's when it has typed payload frames, else only
+// its TENSOR bit (NNRP/1 R7: non-tensor kinds need typed frames); active
+// profile 1 for a tensor submit, else 2; timings EchoInferenceMS,
+// EchoQueueMS, EchoServerTotalMS; as applied budget policy the bit of its
+// class, which the submit must allow (an EchoServer does not check that, as
+// the official runtime does not).
+func EchoResultMetadata(cmd uint64, submit *wire.FrameSubmit) wire.ResultPush {
+	tensor := submit.IsTensor()
+	m := wire.ResultPush{
+		ActiveProfileID:   wire.ProfileToken,
+		InferenceMS:       EchoInferenceMS,
+		QueueMS:           EchoQueueMS,
+		ServerTotalMS:     EchoServerTotalMS,
+		PayloadKindBitmap: submit.PayloadKindBitmap & wire.PayloadTensor,
+		PayloadFrameCount: submit.PayloadFrameCount,
+	}
+	if submit.PayloadFrameCount > 0 {
+		m.PayloadKindBitmap = submit.PayloadKindBitmap
 	}
 	if tensor {
-		m.ActiveProfileID = nnrpffi.ProfileTensor
+		m.ActiveProfileID = wire.ProfileTensor
+		m.TileCount, m.SectionCount = submit.TileCount, submit.SectionCount
+		m.TileBaseID, m.TileIndexBytes = submit.TileBaseID, submit.TileIndexBytes
+		m.CoveredTileCount = m.TileCount
 	}
 	switch cmd {
 	case CmdPartial:
-		m.Class = nnrpffi.ClassPartial
-		m.Flags = nnrpffi.ResultPartial
-		m.AppliedBudgetPolicy = submit.BudgetPolicy & nnrpffi.AllowPartial
-		if tensor {
+		m.Class = wire.ClassPartial
+		m.Flags = wire.ResultFlagPartial
+		m.AppliedBudgetPolicy = wire.AllowPartial
+		switch {
+		case tensor && m.TileCount == 0:
 			m.TileCount, m.CoveredTileCount, m.DroppedTileCount = 8, 5, 3
+		case tensor:
+			m.DroppedTileCount = (m.TileCount + 1) / 2
+			m.CoveredTileCount = m.TileCount - m.DroppedTileCount
 		}
 	case CmdStaleReuse:
-		m.Class = nnrpffi.ClassStaleReuse
-		m.Flags = nnrpffi.ResultStale
-		m.AppliedBudgetPolicy = submit.BudgetPolicy & nnrpffi.AllowStaleReuse
+		m.Class = wire.ClassStaleReuse
+		m.Flags = wire.ResultFlagStale
+		m.AppliedBudgetPolicy = wire.AllowStaleReuse
 		m.ReusedFrameID = submit.DependencyFrameID
 	case CmdDegraded:
-		m.Class = nnrpffi.ClassDegraded
-		m.Flags = nnrpffi.ResultFallback
-		m.AppliedBudgetPolicy = submit.BudgetPolicy & nnrpffi.AllowDegraded
+		m.Class = wire.ClassDegraded
+		m.Flags = wire.ResultFlagFallback
+		m.AppliedBudgetPolicy = wire.AllowDegraded
 	}
 	return m
 }
@@ -169,16 +200,15 @@ func (e *EchoServer) serve(ctx context.Context, sess *nnrpffi.ServerSession) {
 				if herr := e.answer(sess, ev, held); herr != nil {
 					e.fail(herr)
 				}
-			case ev.Header.Type == nnrpffi.MsgFrameCancel:
+			case isCancel(ev.Header.Type):
 				op, ok := held[ev.Header.FrameID]
 				if !ok {
 					continue // answered before the cancel arrived
 				}
 				delete(held, ev.Header.FrameID)
-				if derr := sess.SendDrop(op, nnrpffi.DropReason{
-					Code: nnrpffi.DropPeerCancelled, SourceRole: nnrpffi.RoleServer,
-					Flags: nnrpffi.DropFlagFinal, Diagnostic: []byte(EchoCancelDiagnostic),
-				}); derr != nil {
+				if derr := sess.SendDrop(op, wire.ResultDropReason{
+					Reason: wire.DropPeerCancelled, SourceRole: wire.RoleServer, Flags: wire.ResultDropFinal,
+				}, []byte(EchoCancelDiagnostic)); derr != nil {
 					e.fail(fmt.Errorf("echo server: drop of cancelled frame %d: %w", ev.Header.FrameID, derr))
 				}
 			case ev.Kind == nnrpffi.EventSessionClosed:
@@ -202,6 +232,11 @@ func (e *EchoServer) serve(ctx context.Context, sess *nnrpffi.ServerSession) {
 	}
 }
 
+// isCancel reports the message types that cancel an operation.
+func isCancel(t wire.MessageType) bool {
+	return t == wire.TypeFrameCancel || t == wire.TypeCancel || t == wire.TypeAbort
+}
+
 func (e *EchoServer) answer(sess *nnrpffi.ServerSession, ev *nnrpffi.Event, held map[uint32]nnrpffi.Operation) error {
 	cmd := ev.Header.TraceID
 	op := ev.Op
@@ -211,28 +246,34 @@ func (e *EchoServer) answer(sess *nnrpffi.ServerSession, ev *nnrpffi.Event, held
 		held[op.FrameID] = op
 		return nil
 	case CmdDrop:
-		if err := sess.SendDrop(op, nnrpffi.DropReason{
-			ResultSequence: 1, Code: nnrpffi.DropBudgetExceeded, SourceRole: nnrpffi.RoleServer,
-			Flags: nnrpffi.DropFlagFinal, Diagnostic: []byte(EchoDropDiagnostic),
-		}); err != nil {
+		if err := sess.SendDrop(op, wire.ResultDropReason{
+			ResultSequence: 1, Reason: wire.DropBudgetExceeded, SourceRole: wire.RoleServer, Flags: wire.ResultDropFinal,
+		}, []byte(EchoDropDiagnostic)); err != nil {
 			return fmt.Errorf("echo server: drop of frame %d: %w", op.FrameID, err)
 		}
 	case CmdStream:
-		if err := sess.SendProgress(op, nnrpffi.Progress{ProgressSequence: 1, StageCode: 5, PercentX100: 5000}); err != nil {
+		if err := sess.SendProgress(op, wire.Progress{ProgressSequence: 1, Stage: wire.StageExecuting, PercentX100: 5000}, nil); err != nil {
 			return fmt.Errorf("echo server: progress of frame %d: %w", op.FrameID, err)
 		}
 		half := sub.Body[:len(sub.Body)/2]
 		if len(half) == 0 {
 			half = []byte{0} // a partial result needs a body or an object
 		}
-		if err := sess.SendPartial(op, nnrpffi.PartialResult{ResultSequence: 1, Body: half}); err != nil {
+		if err := sess.SendPartial(op, wire.PartialResult{ResultSequence: 1}, half); err != nil {
 			return fmt.Errorf("echo server: partial result of frame %d: %w", op.FrameID, err)
 		}
 		fallthrough
 	default:
-		m := EchoResultMetadata(cmd, &sub.Metadata)
+		m := EchoResultMetadata(cmd, &sub.Meta)
 		if err := sess.SendResult(op, &m, sub.Body); err != nil {
-			return fmt.Errorf("echo server: result of frame %d: %w", op.FrameID, err)
+			err = fmt.Errorf("echo server: result of frame %d: %w", op.FrameID, err)
+			// The frame still gets its terminal answer.
+			if derr := sess.SendDrop(op, wire.ResultDropReason{
+				Reason: wire.DropCapabilityMismatch, SourceRole: wire.RoleServer, Flags: wire.ResultDropFinal,
+			}, []byte(err.Error())); derr != nil {
+				return errors.Join(err, derr)
+			}
+			return err
 		}
 	}
 	e.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nnrp-gpu/nnrp-gpu/cgo/nnrpffi"
+	"github.com/nnrp-gpu/nnrp-gpu/nnrp/wire"
 )
 
 // EchoStats is the outcome of RunEcho.
@@ -37,16 +38,19 @@ func (s EchoStats) Percentile(p float64) time.Duration {
 	return s.Latencies[min(max(rank, 0), n-1)]
 }
 
-// RunEcho drives frames echo submits through sess, keeping up to window of
-// them outstanding, and checks that every result is a RESULT_PUSH whose body
-// equals the submitted body. meta is the FRAME_SUBMIT metadata of every frame
-// (its operation id is replaced per frame); each Await waits at most timeout.
+// RunEcho drives frames echo submits of req through sess, keeping up to
+// window of them outstanding, and checks that every result is a RESULT_PUSH
+// whose body equals req.Body byte for byte. Every frame is a copy of req
+// with a fresh frame and operation id (req.FrameID and
+// req.Metadata.OperationID are ignored); each Await waits at most timeout.
 // Submitting and polling run on the calling goroutine, one event per poll:
 // the library serialises calls on a session anyway.
-func RunEcho(sess *nnrpffi.ClientSession, frames, window int, body []byte, meta nnrpffi.FrameSubmitMetadata, timeout time.Duration) (EchoStats, error) {
+func RunEcho(sess *nnrpffi.ClientSession, frames, window int, req *nnrpffi.SubmitRequest, timeout time.Duration) (EchoStats, error) {
 	if window < 1 {
 		return EchoStats{}, errors.New("nnrpffitest: window must be at least 1")
 	}
+	r := *req
+	r.FrameID, r.Metadata.OperationID = 0, 0
 	sentAt := make(map[uint32]time.Time, window)
 	lat := make([]time.Duration, 0, frames)
 	start := time.Now()
@@ -54,9 +58,7 @@ func RunEcho(sess *nnrpffi.ClientSession, frames, window int, body []byte, meta 
 	for len(lat) < frames {
 		for sent < frames && len(sentAt) < window {
 			t0 := time.Now()
-			m := meta
-			m.OperationID = 0
-			f, err := sess.Submit(&nnrpffi.SubmitRequest{Metadata: m, Body: body})
+			f, err := sess.Submit(&r)
 			if err != nil {
 				return EchoStats{}, fmt.Errorf("submit %d: %w", sent, err)
 			}
@@ -82,10 +84,10 @@ func RunEcho(sess *nnrpffi.ClientSession, frames, window int, body []byte, meta 
 			}
 			delete(sentAt, ev.FrameID())
 			if ev.Result == nil {
-				return EchoStats{}, fmt.Errorf("frame %d dropped: %+v", ev.FrameID(), ev.Drop.Reason)
+				return EchoStats{}, fmt.Errorf("frame %d dropped: %+v %q", ev.FrameID(), ev.Drop.Reason, ev.Drop.Diagnostic)
 			}
-			if !bytes.Equal(ev.Result.Body, body) {
-				return EchoStats{}, fmt.Errorf("frame %d: echo of %d bytes differs from the %d bytes sent", ev.FrameID(), len(ev.Result.Body), len(body))
+			if !bytes.Equal(ev.Result.Body, r.Body) {
+				return EchoStats{}, fmt.Errorf("frame %d: echo of %d bytes differs from the %d bytes sent", ev.FrameID(), len(ev.Result.Body), len(r.Body))
 			}
 			lat = append(lat, now.Sub(t0))
 		}
@@ -95,14 +97,55 @@ func RunEcho(sess *nnrpffi.ClientSession, frames, window int, body []byte, meta 
 	return st, nil
 }
 
+// TensorEchoRequest returns an inline tensor submit whose body, as written
+// by wire.SubmitBuilder, is exactly bodySize bytes (at least 64, a multiple
+// of 8): one tile of random uint8 elements in one section. Both the
+// official echo server (which echoes bytes) and a spec-conformant server
+// (which echoes the tiles) answer it with the same body.
+func TensorEchoRequest(bodySize int, seed uint64) (*nnrpffi.SubmitRequest, error) {
+	build := func(tileBytes int) (*nnrpffi.SubmitRequest, error) {
+		tile := make([]byte, tileBytes)
+		rng := rand.New(rand.NewPCG(seed, uint64(tileBytes)))
+		for i := range tile {
+			tile[i] = byte(rng.Uint32())
+		}
+		b := wire.SubmitBuilder{
+			Meta:  nnrpffi.TensorSubmit(0, 0),
+			Tiles: wire.TileRange(0, 1),
+			Sections: []wire.SectionData{{
+				RoleID: 1, DTypeID: wire.DTypeUint8, LayoutID: wire.LayoutNCHW,
+				ElementCountPerTile: uint32(tileBytes), Tiles: [][]byte{tile},
+			}},
+		}
+		return nnrpffi.TensorRequest(&b)
+	}
+	probe, err := build(8)
+	if err != nil {
+		return nil, err
+	}
+	overhead := len(probe.Body) - 8
+	if bodySize%8 != 0 || bodySize-overhead < 8 {
+		return nil, fmt.Errorf("nnrpffitest: a tensor body of %d bytes cannot be built (multiple of 8, at least %d)", bodySize, overhead+8)
+	}
+	req, err := build(bodySize - overhead)
+	if err == nil && len(req.Body) != bodySize {
+		err = fmt.Errorf("nnrpffitest: tensor body of %d bytes, want %d", len(req.Body), bodySize)
+	}
+	return req, err
+}
+
 // BenchEcho measures the official client against the echo server at dial
 // (the official EchoServer, or any server that echoes the body in a
 // RESULT_PUSH): one connection, one tensor session (profile 1, schema
-// 0x1001 v3, max in flight = window), b.N frames of bodySize random bytes
-// with window outstanding. It reports frames/s, p50_ms and p99_ms (and
-// MB/s of one direction via SetBytes).
+// 0x1001 v3, the official default, max in flight = window), b.N frames of a
+// TensorEchoRequest of bodySize bytes with window outstanding. It reports
+// frames/s, p50-ms and p99-ms (and MB/s of one direction via SetBytes).
 func BenchEcho(b *testing.B, lib *nnrpffi.Lib, dial nnrpffi.DialOptions, bodySize, window int) {
 	b.Helper()
+	req, err := TensorEchoRequest(bodySize, uint64(window))
+	if err != nil {
+		b.Fatal(err)
+	}
 	conn, err := lib.Dial(dial)
 	if err != nil {
 		b.Fatalf("dial %s: %v", dial.Endpoint, err)
@@ -113,7 +156,7 @@ func BenchEcho(b *testing.B, lib *nnrpffi.Lib, dial nnrpffi.DialOptions, bodySiz
 		}
 	}()
 	sess, err := conn.OpenSession(nnrpffi.SessionOptions{
-		Profile:       nnrpffi.ProfileTensor,
+		Profile:       wire.ProfileTensor,
 		SchemaID:      nnrpffi.SchemaTokenDelta,
 		SchemaVersion: nnrpffi.SchemaTokenDeltaVersion,
 		MaxInFlight:   uint16(window),
@@ -122,26 +165,20 @@ func BenchEcho(b *testing.B, lib *nnrpffi.Lib, dial nnrpffi.DialOptions, bodySiz
 	if err != nil {
 		b.Fatalf("open session: %v", err)
 	}
-	body := make([]byte, bodySize)
-	rng := rand.New(rand.NewPCG(uint64(bodySize), uint64(window)))
-	for i := range body {
-		body[i] = byte(rng.Uint32())
-	}
-	meta := nnrpffi.TensorSubmit(0, 0)
 	const awaitTimeout = 60 * time.Second
-	if _, err := RunEcho(sess, max(2*window, 8), window, body, meta, awaitTimeout); err != nil {
+	if _, err := RunEcho(sess, max(2*window, 8), window, req, awaitTimeout); err != nil {
 		b.Fatalf("warm-up: %v", err)
 	}
 	b.SetBytes(int64(bodySize))
 	b.ResetTimer()
-	st, err := RunEcho(sess, b.N, window, body, meta, awaitTimeout)
+	st, err := RunEcho(sess, b.N, window, req, awaitTimeout)
 	b.StopTimer()
 	if err != nil {
 		b.Fatalf("echo: %v", err)
 	}
 	b.ReportMetric(st.FramesPerSecond(), "frames/s")
-	b.ReportMetric(float64(st.Percentile(50))/float64(time.Millisecond), "p50_ms")
-	b.ReportMetric(float64(st.Percentile(99))/float64(time.Millisecond), "p99_ms")
+	b.ReportMetric(float64(st.Percentile(50))/float64(time.Millisecond), "p50-ms")
+	b.ReportMetric(float64(st.Percentile(99))/float64(time.Millisecond), "p99-ms")
 	if err := sess.Close(); err != nil {
 		b.Errorf("session close: %v", err)
 	}
