@@ -173,7 +173,18 @@ func (s *Session) SendResultDrop(ctx context.Context, sub *Submit, reason wire.D
 		}})
 }
 
-// SendResultHint sends RESULT_HINT (C§6.2) about frameID (0: the session).
+// sendPacket sends a non-terminal packet of the session; frameID != 0 makes
+// it part of that frame's operation, which must still be in flight.
+func (s *Session) sendPacket(ctx context.Context, frameID uint32, m wire.Message, body ...[]byte) error {
+	pkt, err := wire.AppendPacket(nil, wire.Header{SessionID: s.info.ID, FrameID: frameID}, m, body...)
+	if err != nil {
+		return err
+	}
+	return s.conn.call(ctx, command{kind: cmdPacket, sess: s, frameID: frameID, segs: [][]byte{pkt}})
+}
+
+// SendResultHint sends RESULT_HINT (C§6.2) about frameID (0: the session);
+// the frame need not be in flight.
 func (s *Session) SendResultHint(ctx context.Context, frameID uint32, hint wire.ResultHint) error {
 	pkt, err := wire.AppendPacket(nil, wire.Header{SessionID: s.info.ID, FrameID: frameID}, &hint)
 	if err != nil {
@@ -185,45 +196,26 @@ func (s *Session) SendResultHint(ctx context.Context, frameID uint32, hint wire.
 // SendFlowUpdate sends a session- or operation-scoped FLOW_UPDATE (C§6.1;
 // connection scope cannot be delivered to the reference client).
 func (s *Session) SendFlowUpdate(ctx context.Context, m wire.FlowUpdate) error {
-	h := wire.Header{SessionID: s.info.ID}
-	if err := m.CheckHeader(&h); err != nil {
+	if err := m.CheckHeader(&wire.Header{SessionID: s.info.ID}); err != nil {
 		return err
 	}
-	pkt, err := wire.AppendPacket(nil, h, &m)
-	if err != nil {
-		return err
-	}
-	return s.conn.call(ctx, command{kind: cmdPacket, sess: s, segs: [][]byte{pkt}})
+	return s.sendPacket(ctx, 0, &m)
 }
 
 // SendCreditUpdate sends CREDIT_UPDATE (C§6.3).
 func (s *Session) SendCreditUpdate(ctx context.Context, m wire.CreditUpdate) error {
-	pkt, err := wire.AppendPacket(nil, wire.Header{SessionID: s.info.ID}, &m)
-	if err != nil {
-		return err
-	}
-	return s.conn.call(ctx, command{kind: cmdPacket, sess: s, segs: [][]byte{pkt}})
+	return s.sendPacket(ctx, 0, &m)
 }
 
 // SendProgress sends PROGRESS for a frame in flight (C§7.4); it must precede
 // the frame's answer.
 func (s *Session) SendProgress(ctx context.Context, sub *Submit, m wire.Progress, body []byte) error {
-	m.OperationID = sub.Meta.OperationID
-	m.BodyBytes = uint32(len(body))
-	pkt, err := wire.AppendPacket(nil, wire.Header{SessionID: s.info.ID, FrameID: sub.Header.FrameID}, &m, body)
-	if err != nil {
-		return err
-	}
-	return s.conn.call(ctx, command{kind: cmdPacket, sess: s, frameID: sub.Header.FrameID, segs: [][]byte{pkt}})
+	m.OperationID, m.BodyBytes = sub.Meta.OperationID, uint32(len(body))
+	return s.sendPacket(ctx, sub.Header.FrameID, &m, body)
 }
 
 // SendPartialResult sends PARTIAL_RESULT for a frame in flight (C§7.4).
 func (s *Session) SendPartialResult(ctx context.Context, sub *Submit, m wire.PartialResult, body []byte) error {
-	m.OperationID = sub.Meta.OperationID
-	m.BodyBytes = uint32(len(body))
-	pkt, err := wire.AppendPacket(nil, wire.Header{SessionID: s.info.ID, FrameID: sub.Header.FrameID}, &m, body)
-	if err != nil {
-		return err
-	}
-	return s.conn.call(ctx, command{kind: cmdPacket, sess: s, frameID: sub.Header.FrameID, segs: [][]byte{pkt}})
+	m.OperationID, m.BodyBytes = sub.Meta.OperationID, uint32(len(body))
+	return s.sendPacket(ctx, sub.Header.FrameID, &m, body)
 }

@@ -235,14 +235,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	poll.Stop()
-	s.mu.Lock()
-	s.closed = true
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	for _, c := range conns {
+	for _, c := range s.closeConns() {
 		c.shutdown()
 	}
 	s.connsWG.Wait()
@@ -256,20 +249,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.drainOnce.Do(func() { close(s.draining) })
 	s.closeListeners()
-	s.mu.Lock()
-	s.closed = true
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	for _, c := range conns {
+	for _, c := range s.closeConns() {
 		c.abort(ErrServerClosed)
 	}
 	s.connsWG.Wait()
 	s.listenersWG.Wait()
 	s.doneOnce.Do(func() { close(s.done) })
 	return nil
+}
+
+// closeConns marks the server closed (no new connections) and returns the
+// live connections.
+func (s *Server) closeConns() []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	return conns
 }
 
 func (s *Server) closeListeners() {
