@@ -3,6 +3,7 @@ package nnrpffi
 import (
 	"errors"
 	"fmt"
+	"github.com/nnrp-gpu/nnrp-gpu/nnrp/wire"
 )
 
 // StatusCode is the status_code of the 16-byte status every ABI call returns.
@@ -80,31 +81,20 @@ func (f ErrorFamily) String() string {
 	return fmt.Sprintf("family 0x%x", uint32(f))
 }
 
-// Session error codes that the official server reports in ProtocolCode (family 1).
-const (
-	SessionErrAuthFailed         uint32 = 0x00010001
-	SessionErrProfileUnsupported uint32 = 0x00010002
-	SessionErrSchemaUnsupported  uint32 = 0x00010003
-	SessionErrPriorityRejected   uint32 = 0x00010004
-	SessionErrLeasePolicy        uint32 = 0x00010005
-	SessionErrResumeRejected     uint32 = 0x00010006
-	SessionErrLimitReached       uint32 = 0x00010007
-)
-
 // Error is a non-OK status returned by the library. It matches its StatusCode
 // with errors.Is.
 type Error struct {
 	Op           string // the ABI entry point, e.g. "nnrp_client_submit"
 	Code         StatusCode
 	Family       ErrorFamily
-	ProtocolCode uint32 // protocol_error_code
-	Detail       uint32 // detail_code
+	ProtocolCode wire.ErrorCode // protocol_error_code (family session: a wire.Session* code)
+	Detail       uint32         // detail_code
 }
 
 func (e *Error) Error() string {
 	s := fmt.Sprintf("%s: %s (family %s", e.Op, e.Code.String(), e.Family)
 	if e.ProtocolCode != 0 {
-		s += fmt.Sprintf(", protocol error 0x%08x", e.ProtocolCode)
+		s += fmt.Sprintf(", protocol error 0x%08x", uint32(e.ProtocolCode))
 	}
 	return s + fmt.Sprintf(", detail %d)", e.Detail)
 }

@@ -187,7 +187,7 @@ func TestTimeoutMs(t *testing.T) {
 }
 
 func TestError(t *testing.T) {
-	var err error = &Error{Op: "nnrp_client_open_session", Code: StatusProtocolError, Family: FamilySession, ProtocolCode: SessionErrSchemaUnsupported}
+	var err error = &Error{Op: "nnrp_client_open_session", Code: StatusProtocolError, Family: FamilySession, ProtocolCode: wire.SessionSchemaUnsupported}
 	wrapped := fmt.Errorf("open: %w", err)
 	if !errors.Is(wrapped, StatusProtocolError) || errors.Is(wrapped, StatusInvalidState) || !isStatus(wrapped, StatusProtocolError) {
 		t.Error("status matching through a wrapped error")

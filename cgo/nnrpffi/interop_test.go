@@ -361,12 +361,12 @@ func checkRejections(t *testing.T, conn *nnrpffi.ClientConn) {
 	cases := []struct {
 		name string
 		opts nnrpffi.SessionOptions
-		code uint32
+		code wire.ErrorCode
 	}{
-		{"schema (0,0)", nnrpffi.SessionOptions{Profile: wire.ProfileTensor}, nnrpffi.SessionErrSchemaUnsupported},
+		{"schema (0,0)", nnrpffi.SessionOptions{Profile: wire.ProfileTensor}, wire.SessionSchemaUnsupported},
 		{"in flight above the server limit", nnrpffi.SessionOptions{
 			Profile: wire.ProfileTensor, SchemaID: nnrpffi.SchemaTokenDelta, SchemaVersion: nnrpffi.SchemaTokenDeltaVersion, MaxInFlight: 65,
-		}, nnrpffi.SessionErrLimitReached},
+		}, wire.SessionLimitReached},
 	}
 	for _, tc := range cases {
 		sess, err := conn.OpenSession(tc.opts)

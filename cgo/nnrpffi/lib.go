@@ -178,7 +178,7 @@ func statusError(op string, s C.nf_status) error {
 		Op:           op,
 		Code:         StatusCode(s.code),
 		Family:       ErrorFamily(s.family),
-		ProtocolCode: uint32(s.protocol_code),
+		ProtocolCode: wire.ErrorCode(s.protocol_code),
 		Detail:       uint32(s.detail),
 	}
 }

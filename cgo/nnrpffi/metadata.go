@@ -16,7 +16,7 @@ import (
 const (
 	// SchemaTokenDelta / SchemaTokenDeltaVersion is the only schema the
 	// official server's stock registry installs; it accepts it under profile
-	// 1 and 2 and rejects schema (0, 0) with SessionErrSchemaUnsupported.
+	// 1 and 2 and rejects schema (0, 0) with wire.SessionSchemaUnsupported.
 	// The official client opens sessions with it by default.
 	SchemaTokenDelta        uint32 = 0x1001
 	SchemaTokenDeltaVersion uint32 = 3

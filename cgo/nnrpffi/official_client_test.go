@@ -272,10 +272,10 @@ func checkOurRejections(t *testing.T, conn *nnrpffi.ClientConn) {
 	for _, tc := range []struct {
 		name string
 		opts nnrpffi.SessionOptions
-		code uint32
+		code wire.ErrorCode
 	}{
-		{"schema 0x1001 v2", nnrpffi.SessionOptions{Profile: wire.ProfileToken, SchemaID: nnrpffi.SchemaTokenDelta, SchemaVersion: 2}, nnrpffi.SessionErrSchemaUnsupported},
-		{"in flight above the server limit", nnrpffi.SessionOptions{Profile: wire.ProfileTensor, MaxInFlight: 17}, nnrpffi.SessionErrLimitReached},
+		{"schema 0x1001 v2", nnrpffi.SessionOptions{Profile: wire.ProfileToken, SchemaID: nnrpffi.SchemaTokenDelta, SchemaVersion: 2}, wire.SessionSchemaUnsupported},
+		{"in flight above the server limit", nnrpffi.SessionOptions{Profile: wire.ProfileTensor, MaxInFlight: 17}, wire.SessionLimitReached},
 	} {
 		sess, err := conn.OpenSession(tc.opts)
 		if err == nil {

@@ -39,7 +39,7 @@ type ListenOptions struct {
 	// Profiles the server accepts; nil means tensor and token.
 	Profiles []wire.ProfileID
 	// MaxInFlight is the per-session operation limit; a client asking for
-	// more is rejected with SessionErrLimitReached. 0 means 64.
+	// more is rejected with wire.SessionLimitReached. 0 means 64.
 	MaxInFlight uint16
 	// GrantedCredit is the initial credit in SESSION_OPEN_ACK (the official
 	// client ignores it); 0 means MaxInFlight.
