@@ -61,11 +61,13 @@ type command struct {
 	sess    *Session
 	frameID uint32 // frame the packet concerns; 0 for session-level packets
 	segs    [][]byte
-	// check runs on the owner against the live operation before a terminal
-	// is sent (e.g. result class versus the frame's budget policy).
-	check func(*op) error
-	// count records the terminal in the stats once it is accepted.
-	count func(*Stats)
+	// Terminals only: result (isResult) is checked against the frame's
+	// budget policy before it is sent; the terminal is counted by class or
+	// drop reason; builder goes back to its pool once written.
+	isResult bool
+	result   wire.ResultPush
+	drop     wire.DropReason
+	builder  *wire.ResultBuilder
 	// done is called exactly once with the outcome: the owner's refusal,
 	// or the write's result once the packet left (or failed to).
 	done func(error)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -45,10 +44,10 @@ func (c *conn) handleSubmit(s *Session, it inbound) bool {
 	}
 	s.seenFrames.add(h.FrameID)
 	s.seenOps.add(opID)
-	o := &op{sub: sub, frameID: h.FrameID, opID: opID}
+	o := &sub.op
+	*o = op{sub: sub, frameID: h.FrameID, opID: opID}
 	o.timer = timerEntry{sess: s, op: o}
 	sub.session = s
-	sub.ctx, sub.cancel = context.WithCancelCause(s.ctx)
 	sub.priority.Store(int32(s.info.Priority))
 	sub.model = s.Model()
 	s.ops[h.FrameID] = o
@@ -211,7 +210,7 @@ func (c *conn) endOp(s *Session, o *op, cause error, release bool) {
 	c.clearTimer(&o.timer)
 	c.inFlight--
 	c.srv.opEnded()
-	o.sub.cancel(cause)
+	o.sub.end(cause)
 	if release {
 		o.sub.Release()
 	}
@@ -295,27 +294,43 @@ func (c *conn) execute(cmd command) {
 	switch cmd.kind {
 	case cmdTerminal:
 		o := s.ops[cmd.frameID]
+		fail := func(err error) {
+			if cmd.builder != nil {
+				builders.Put(cmd.builder)
+			}
+			cmd.done(err)
+		}
 		if o == nil {
 			c.srv.stats.LateAnswers.Add(1)
-			cmd.done(ErrNotInFlight)
+			fail(ErrNotInFlight)
 			return
 		}
-		if cmd.check != nil {
-			if err := cmd.check(o); err != nil {
-				cmd.done(err)
+		if cmd.isResult {
+			if err := cmd.result.CheckPolicy(o.sub.Meta.BudgetPolicy); err != nil {
+				fail(err)
 				return
 			}
 		}
-		sub, done := o.sub, cmd.done
+		sub, done, b := o.sub, cmd.done, cmd.builder
 		if err := c.w.Enqueue(link.Outbound{Segs: cmd.segs, Done: func(err error) {
-			sub.Release()
+			sub.Release() // the answer may alias the receive buffer
+			if b != nil {
+				builders.Put(b) // its segments are no longer referenced
+			}
 			done(err)
 		}}); err != nil {
-			cmd.done(err)
+			fail(err)
 			return
 		}
-		if cmd.count != nil {
-			cmd.count(&c.srv.stats)
+		switch st := &c.srv.stats; {
+		case cmd.isResult:
+			if int(cmd.result.Class) < len(st.ResultsSent) {
+				st.ResultsSent[cmd.result.Class].Add(1)
+			}
+		case cmd.drop == 0:
+			st.DropsSent[0].Add(1)
+		default:
+			st.countDrop(cmd.drop)
 		}
 		c.endOp(s, o, errAnswered, false)
 	case cmdPacket:

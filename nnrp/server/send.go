@@ -92,20 +92,8 @@ func (s *Session) SendResultAsync(ctx context.Context, sub *Submit, r *Result, d
 		builders.Put(b)
 		return err
 	}
-	class := m.Class
-	err = s.conn.post(ctx, command{
-		kind: cmdTerminal, sess: s, frameID: sub.Header.FrameID, segs: segs,
-		check: func(o *op) error { return m.CheckPolicy(o.sub.Meta.BudgetPolicy) },
-		count: func(st *Stats) {
-			if int(class) < len(st.ResultsSent) {
-				st.ResultsSent[class].Add(1)
-			}
-		},
-		done: func(err error) {
-			builders.Put(b) // the segments are no longer referenced
-			done(err)
-		},
-	})
+	err = s.conn.post(ctx, command{kind: cmdTerminal, sess: s, frameID: sub.Header.FrameID, segs: segs,
+		isResult: true, result: m, builder: b, done: done})
 	if err != nil {
 		builders.Put(b)
 	}
@@ -164,13 +152,7 @@ func (s *Session) SendResultDrop(ctx context.Context, sub *Submit, reason wire.D
 		return err
 	}
 	return s.conn.call(ctx, command{kind: cmdTerminal, sess: s, frameID: sub.Header.FrameID, segs: [][]byte{pkt},
-		count: func(st *Stats) {
-			if reason == 0 {
-				st.DropsSent[0].Add(1)
-			} else {
-				st.countDrop(reason)
-			}
-		}})
+		drop: reason})
 }
 
 // sendPacket sends a non-terminal packet of the session; frameID != 0 makes

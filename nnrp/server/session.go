@@ -148,7 +148,7 @@ func (s *Session) ReceiveSubmit(ctx context.Context) (*Submit, error) {
 	for {
 		select {
 		case sub := <-s.queue:
-			if sub.ctx.Err() != nil {
+			if sub.ended() {
 				continue // answered by the engine before anyone received it
 			}
 			return sub, nil

@@ -29,9 +29,15 @@ type Submit struct {
 	Body    []byte
 	Arrived time.Time
 
-	session  *Session
+	session *Session
+	op      op // the owner's record of the operation (owner-only)
+
+	// The context is made on first use (most answers never need it).
+	ctxMu    sync.Mutex
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
+	endCause error // why the operation ended; nil while in flight
+
 	deadline atomic.Int64 // unix nanoseconds, 0 = none
 	priority atomic.Int32
 	model    string // the session's model when the frame was admitted
@@ -53,7 +59,36 @@ func (s *Submit) OperationID() uint64 { return s.Meta.OperationID }
 // cancel, deadline, shutdown, session or connection end); context.Cause
 // says which (ErrCancelled, ErrExpired, ErrShuttingDown, ErrSessionClosed).
 // Work for a cancelled frame should stop: its answer would be discarded.
-func (s *Submit) Context() context.Context { return s.ctx }
+func (s *Submit) Context() context.Context {
+	s.ctxMu.Lock()
+	defer s.ctxMu.Unlock()
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancelCause(s.session.ctx)
+		if s.endCause != nil {
+			s.cancel(s.endCause)
+		}
+	}
+	return s.ctx
+}
+
+// end records that the operation ended and cancels the context, if made.
+func (s *Submit) end(cause error) {
+	s.ctxMu.Lock()
+	defer s.ctxMu.Unlock()
+	if s.endCause == nil {
+		s.endCause = cause
+	}
+	if s.cancel != nil {
+		s.cancel(cause)
+	}
+}
+
+// ended reports whether the operation already ended.
+func (s *Submit) ended() bool {
+	s.ctxMu.Lock()
+	defer s.ctxMu.Unlock()
+	return s.endCause != nil
+}
 
 // Deadline returns the frame's effective deadline: the earliest of arrival
 // + latency budget (frame, else session default, else server default),

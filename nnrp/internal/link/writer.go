@@ -59,7 +59,8 @@ type Writer struct {
 	queue    []Outbound
 	spare    []Outbound
 	backlog  int64
-	progress chan struct{} // closed and replaced after every written batch
+	progress chan struct{} // closed and replaced after a written batch when waiters > 0
+	waiters  int           // WaitBelow calls blocked on progress
 	err      error         // set once: the writer stopped
 	closing  bool
 
@@ -122,11 +123,19 @@ func (w *Writer) WaitBelow(ctx context.Context, limit int64) error {
 			return nil
 		}
 		ch := w.progress
+		w.waiters++
 		w.mu.Unlock()
+		var err error
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return context.Cause(ctx)
+			err = context.Cause(ctx)
+		}
+		w.mu.Lock()
+		w.waiters--
+		w.mu.Unlock()
+		if err != nil {
+			return err
 		}
 	}
 }
@@ -229,8 +238,10 @@ func (w *Writer) run() {
 			w.mu.Lock()
 			w.backlog -= n
 			w.spare = batch[:0]
-			close(w.progress)
-			w.progress = make(chan struct{})
+			if w.waiters > 0 {
+				close(w.progress)
+				w.progress = make(chan struct{})
+			}
 			w.mu.Unlock()
 		}
 	}
