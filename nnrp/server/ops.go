@@ -98,9 +98,38 @@ func (c *conn) handleSubmit(s *Session, it inbound) bool {
 			return true // already expired (e.g. EXPIRE_AT before the submit)
 		}
 		c.armDeadlines(s, o)
-		s.queue <- sub // never blocks: capacity MaxInFlight ≥ live operations
+		s.enqueue(sub)
 	}
 	return true
+}
+
+// enqueue hands an admitted frame to ReceiveSubmit without ever blocking
+// the owner. The queue's capacity (MaxInFlight) bounds the live operations,
+// but frames the engine answered before the application received them still
+// occupy slots; when the queue is full those are taken out (the live ones
+// go back in order).
+func (s *Session) enqueue(sub *Submit) {
+	select {
+	case s.queue <- sub:
+		return
+	default:
+	}
+	var live []*Submit
+	for len(live) < cap(s.queue) {
+		select {
+		case q := <-s.queue:
+			if !q.ended() {
+				live = append(live, q)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	live = append(live, sub)
+	for _, q := range live {
+		s.queue <- q // fits: at most MaxInFlight live operations
+	}
 }
 
 // resolveReferences resolves a submit's referenced standard objects from

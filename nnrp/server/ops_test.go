@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -225,4 +226,33 @@ func TestShutdownDropsInFlight(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("Shutdown reported a clean drain although a frame was still held")
 	}
+}
+
+// Frames the engine answered before the application took them must not
+// fill the session's queue: the connection keeps working while the
+// application is slow to call ReceiveSubmit.
+func TestSlowApplicationDoesNotStallConnection(t *testing.T) {
+	release := make(chan struct{})
+	var first sync.Once
+	h := newHarness(t, server.Profile{MaxConcurrentFrames: 2, DeadlineGrace: time.Millisecond}, server.Options{},
+		func(ctx context.Context, s *server.Session, sub *server.Submit) {
+			first.Do(func() { <-release }) // the application stalls on its first frame
+			echo(ctx, s, sub)
+		})
+	c := h.dial(t, carrier.TCP)
+	s := open(t, c, client.SessionOptions{MaxInFlight: 2})
+	ctx := context.Background()
+	// Frame 1 is taken and stalls the application; then rounds of 2 frames
+	// with a 20 ms budget expire in the queue, one round after another.
+	_, _ = s.Submit(ctx, smallFrame(t, 0))
+	time.Sleep(20 * time.Millisecond)
+	for round := 0; round < 4; round++ {
+		a, _ := s.Submit(ctx, smallFrame(t, 20))
+		ev := next(t, s)
+		if ev.Kind != client.EventDrop || ev.FrameID != a || ev.Drop != wire.DropDeadlineExpired {
+			t.Fatalf("round %d: got %v frame %d (%v), want deadline drop of %d", round, ev.Kind, ev.FrameID, ev.Drop, a)
+		}
+		ev.Release()
+	}
+	close(release)
 }
