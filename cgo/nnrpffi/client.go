@@ -75,28 +75,10 @@ func (l *Lib) Dial(o DialOptions) (*ClientConn, error) {
 			return nil, err
 		}
 	}
-	endpoint := newCBuf([]byte(o.Endpoint))
-	defer endpoint.free()
-	req := C.nf_open_req{
-		transport_id:     C.uint32_t(t),
-		endpoint:         endpoint.view(),
-		config:           config,
-		max_packet_bytes: C.uint64_t(o.MaxPacketBytes),
-		timeout_ms:       timeout,
-	}
-	var tc C.nf_handle
-	err = statusError("nnrp_transport_connect", C.nf_call_transport_connect(l.api, req, &tc))
-	if o.TLS != nil {
-		err = errors.Join(err, l.closeTransportObject(config))
-	}
+	tc, err := l.openTransport(openConnect, t, o.Endpoint, config, o.MaxPacketBytes, timeout)
 	if err != nil {
-		if tc.kind == C.NF_KIND_TRANSPORT_CONNECTION {
-			l.live.Add(1)
-			err = errors.Join(err, l.closeTransportObject(tc))
-		}
 		return nil, err
 	}
-	l.live.Add(1)
 
 	creq := C.nf_client_connect_req{connection_id: C.uint64_t(newID()), generation: generation, transport: tc}
 	var ch C.nf_handle

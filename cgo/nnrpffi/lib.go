@@ -280,6 +280,53 @@ func (l *Lib) closeTransportObject(h C.nf_handle) error {
 	return err
 }
 
+// transportOpen is nnrp_transport_connect or nnrp_transport_listen.
+type transportOpen struct {
+	op   string
+	kind C.uint32_t // handle kind it returns
+	call func(*C.nf_api, C.nf_open_req, *C.nf_handle) C.nf_status
+}
+
+var (
+	openConnect = transportOpen{"nnrp_transport_connect", C.NF_KIND_TRANSPORT_CONNECTION,
+		func(a *C.nf_api, r C.nf_open_req, h *C.nf_handle) C.nf_status {
+			return C.nf_call_transport_connect(a, r, h)
+		}}
+	openListen = transportOpen{"nnrp_transport_listen", C.NF_KIND_TRANSPORT_LISTENER,
+		func(a *C.nf_api, r C.nf_open_req, h *C.nf_handle) C.nf_status {
+			return C.nf_call_transport_listen(a, r, h)
+		}}
+)
+
+// openTransport connects or listens on endpoint. The security config (zero
+// handle for plain TCP) is closed once the call has used it; on failure
+// nothing stays open.
+func (l *Lib) openTransport(o transportOpen, t Transport, endpoint string, config C.nf_handle, maxPacket uint64, timeout C.uint32_t) (C.nf_handle, error) {
+	ep := newCBuf([]byte(endpoint))
+	defer ep.free()
+	req := C.nf_open_req{
+		transport_id:     C.uint32_t(t),
+		endpoint:         ep.view(),
+		config:           config,
+		max_packet_bytes: C.uint64_t(maxPacket),
+		timeout_ms:       timeout,
+	}
+	var h C.nf_handle
+	err := statusError(o.op, o.call(l.api, req, &h))
+	if config.kind != 0 {
+		err = errors.Join(err, l.closeTransportObject(config))
+	}
+	if err != nil {
+		if h.kind == o.kind {
+			l.live.Add(1)
+			err = errors.Join(err, l.closeTransportObject(h))
+		}
+		return C.nf_handle{}, err
+	}
+	l.live.Add(1)
+	return h, nil
+}
+
 // securityConfig creates a client or server security config for transport t.
 func (l *Lib) clientSecurityConfig(t Transport, tls *ClientTLS) (C.nf_handle, error) {
 	var h C.nf_handle

@@ -122,28 +122,10 @@ func (l *Lib) Listen(o ListenOptions) (*Server, error) {
 			return nil, err
 		}
 	}
-	endpoint := newCBuf([]byte(o.Endpoint))
-	defer endpoint.free()
-	req := C.nf_open_req{
-		transport_id:     C.uint32_t(t),
-		endpoint:         endpoint.view(),
-		config:           config,
-		max_packet_bytes: C.uint64_t(o.MaxPacketBytes),
-		timeout_ms:       timeout,
-	}
-	var lh C.nf_handle
-	err = statusError("nnrp_transport_listen", C.nf_call_transport_listen(l.api, req, &lh))
-	if o.TLS != nil {
-		err = errors.Join(err, l.closeTransportObject(config))
-	}
+	lh, err := l.openTransport(openListen, t, o.Endpoint, config, o.MaxPacketBytes, timeout)
 	if err != nil {
-		if lh.kind == C.NF_KIND_TRANSPORT_LISTENER {
-			l.live.Add(1)
-			err = errors.Join(err, l.closeTransportObject(lh))
-		}
 		return nil, err
 	}
-	l.live.Add(1)
 	bound, err := l.listenerEndpoint(lh)
 	if err != nil {
 		return nil, errors.Join(err, l.closeTransportObject(lh))
@@ -431,13 +413,7 @@ func (s *ServerSession) SendResult(op Operation, m *wire.ResultPush, body []byte
 // a plain RESULT_DROP (no reason). The library keeps its operation handle
 // for op until the session closes.
 func (s *ServerSession) SendDrop(op Operation, d wire.ResultDropReason, diagnostic []byte) error {
-	if err := checkOp(op); err != nil {
-		return err
-	}
-	if d.OperationID == 0 {
-		d.OperationID = op.ID
-	}
-	d.DiagnosticBytes = uint32(len(diagnostic))
+	d.OperationID, d.DiagnosticBytes = orOp(d.OperationID, op), uint32(len(diagnostic))
 	if err := s.sendFrame(op, &d, diagnostic); err != nil {
 		return err
 	}
@@ -449,13 +425,7 @@ func (s *ServerSession) SendDrop(op Operation, d wire.ResultDropReason, diagnost
 // nnrp_runtime_frame_send. p.OperationID 0 means op.ID; p.BodyBytes is set
 // from body.
 func (s *ServerSession) SendPartial(op Operation, p wire.PartialResult, body []byte) error {
-	if err := checkOp(op); err != nil {
-		return err
-	}
-	if p.OperationID == 0 {
-		p.OperationID = op.ID
-	}
-	p.BodyBytes = uint32(len(body))
+	p.OperationID, p.BodyBytes = orOp(p.OperationID, op), uint32(len(body))
 	return s.sendFrame(op, &p, body)
 }
 
@@ -463,17 +433,22 @@ func (s *ServerSession) SendPartial(op Operation, p wire.PartialResult, body []b
 // nnrp_runtime_frame_send. p.OperationID 0 means op.ID; p.BodyBytes is set
 // from body.
 func (s *ServerSession) SendProgress(op Operation, p wire.Progress, body []byte) error {
-	if err := checkOp(op); err != nil {
-		return err
-	}
-	if p.OperationID == 0 {
-		p.OperationID = op.ID
-	}
-	p.BodyBytes = uint32(len(body))
+	p.OperationID, p.BodyBytes = orOp(p.OperationID, op), uint32(len(body))
 	return s.sendFrame(op, &p, body)
 }
 
+// orOp returns id, or op's id when id is 0.
+func orOp(id uint64, op Operation) uint64 {
+	if id == 0 {
+		return op.ID
+	}
+	return id
+}
+
 func (s *ServerSession) sendFrame(op Operation, m wire.Message, body []byte) error {
+	if err := checkOp(op); err != nil {
+		return err
+	}
 	if len(body) > math.MaxUint32 {
 		return fmt.Errorf("nnrp ffi: body of %d bytes is too large", len(body))
 	}
