@@ -79,7 +79,7 @@ type quicConn struct {
 	readEOF   chan struct{} // closed when Read returned io.EOF
 	eofOnce   sync.Once
 	closeOnce sync.Once
-	onClose   func() // called once after the connection is closed (server side)
+	onClose   func() // called once after the connection is closed
 }
 
 // linger is how long Close waits for the peer to finish reading after our
@@ -187,12 +187,30 @@ func (c *quicConn) TLSState() *tls.ConnectionState {
 	return &st
 }
 
+// dialQUIC connects from a UDP socket and quic.Transport of its own (with
+// GRO, see withGRO), closed with the connection.
 func dialQUIC(ctx context.Context, e Endpoint, tlsCfg *tls.Config, opts *QUICOptions) (Conn, error) {
-	qc, err := quic.DialAddr(ctx, e.Address, tlsCfg, opts.config(false))
+	ra, err := net.ResolveUDPAddr("udp", e.Address)
 	if err != nil {
 		return nil, fmt.Errorf("carrier: dial %v: %w", e, err)
 	}
-	return newQUICConn(qc, false), nil
+	udp, err := net.ListenUDP("udp", nil)
+	if err != nil {
+		return nil, fmt.Errorf("carrier: dial %v: %w", e, err)
+	}
+	tr := &quic.Transport{Conn: withGRO(udp)}
+	closeTransport := func() {
+		_ = tr.Close()
+		_ = udp.Close()
+	}
+	qc, err := tr.Dial(ctx, ra, tlsCfg, opts.config(false))
+	if err != nil {
+		closeTransport()
+		return nil, fmt.Errorf("carrier: dial %v: %w", e, err)
+	}
+	c := newQUICConn(qc, false)
+	c.onClose = closeTransport
+	return c, nil
 }
 
 // quicListener owns its UDP socket and quic.Transport. The transport is
@@ -217,7 +235,8 @@ func listenQUIC(address string, tlsCfg *tls.Config, opts *QUICOptions) (Listener
 	if err != nil {
 		return nil, fmt.Errorf("carrier: listen quic %s: %w", address, err)
 	}
-	tr := &quic.Transport{Conn: udp}
+	// One socket serves every connection; see withGRO for the receive path.
+	tr := &quic.Transport{Conn: withGRO(udp)}
 	l, err := tr.Listen(tlsCfg, opts.config(true))
 	if err != nil {
 		_ = udp.Close()
