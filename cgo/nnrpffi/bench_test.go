@@ -3,6 +3,7 @@ package nnrpffi_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/nnrp-gpu/nnrp-gpu/cgo/nnrpffi"
 	"github.com/nnrp-gpu/nnrp-gpu/cgo/nnrpffi/nnrpffitest"
@@ -33,6 +34,26 @@ import (
 // largest window that completes there, are measured for both servers on
 // QUIC 1 MiB instead.
 func BenchmarkOfficialClient(b *testing.B) {
+	benchOfficialClient(b, func(b *testing.B, srv string, kind carrier.Kind) (nnrpffi.DialOptions, func() (time.Duration, error)) {
+		return benchTarget(b, srv, kind), nil
+	})
+}
+
+// BenchmarkOfficialClientProcess is BenchmarkOfficialClient with each server
+// in a process of its own (this test binary re-executed as
+// TestServerProcess), as servers are deployed: the client no longer shares
+// a Go runtime with our server or a tokio runtime with the official one.
+// It also reports server-cpu-ms, the server process's CPU time (user +
+// system, from /proc) per frame, which the steal time of a shared machine
+// does not inflate the way it does wall-clock rates.
+func BenchmarkOfficialClientProcess(b *testing.B) {
+	benchOfficialClient(b, startServerProcess)
+}
+
+// benchOfficialClient runs the matrix of BenchmarkOfficialClient with the
+// servers that start returns (with an optional reader of the server's CPU
+// time).
+func benchOfficialClient(b *testing.B, start func(b *testing.B, srv string, kind carrier.Kind) (nnrpffi.DialOptions, func() (time.Duration, error))) {
 	// Each case runs against our server and then the official one, back to
 	// back, so both see the same background load on a shared machine.
 	for _, c := range ourCarriers {
@@ -50,7 +71,8 @@ func BenchmarkOfficialClient(b *testing.B) {
 						}
 						b.ReportAllocs()
 						lib := nnrpffitest.RequireLib(b, c.transport)
-						nnrpffitest.BenchEcho(b, lib, benchTarget(b, srv, c.kind), size, w)
+						dial, cpu := start(b, srv, c.kind)
+						nnrpffitest.BenchEcho(b, lib, dial, size, w, cpu)
 					})
 				}
 			}
@@ -61,7 +83,7 @@ func BenchmarkOfficialClient(b *testing.B) {
 // benchTarget starts the server a benchmark case runs against and returns
 // the official client's dial options for it; the server stops when the case
 // ends.
-func benchTarget(b *testing.B, srv string, kind carrier.Kind) nnrpffi.DialOptions {
+func benchTarget(b testing.TB, srv string, kind carrier.Kind) nnrpffi.DialOptions {
 	b.Helper()
 	if srv == "ours" {
 		o := startOurServer(b, server.Profile{MaxConcurrentFrames: 64, MaxBodyBytes: 8 << 20}, true)

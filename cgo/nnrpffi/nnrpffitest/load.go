@@ -140,7 +140,10 @@ func TensorEchoRequest(bodySize int, seed uint64) (*nnrpffi.SubmitRequest, error
 // 0x1001 v3, the official default, max in flight = window), b.N frames of a
 // TensorEchoRequest of bodySize bytes with window outstanding. It reports
 // frames/s, p50-ms and p99-ms (and MB/s of one direction via SetBytes).
-func BenchEcho(b *testing.B, lib *nnrpffi.Lib, dial nnrpffi.DialOptions, bodySize, window int) {
+// When serverCPU is not nil it reports the CPU time the server spent per
+// frame as server-cpu-ms: serverCPU returns the server's cumulative CPU time
+// and is read before and after the measured frames.
+func BenchEcho(b *testing.B, lib *nnrpffi.Lib, dial nnrpffi.DialOptions, bodySize, window int, serverCPU func() (time.Duration, error)) {
 	b.Helper()
 	req, err := TensorEchoRequest(bodySize, uint64(window))
 	if err != nil {
@@ -169,12 +172,25 @@ func BenchEcho(b *testing.B, lib *nnrpffi.Lib, dial nnrpffi.DialOptions, bodySiz
 	if _, err := RunEcho(sess, max(2*window, 8), window, req, awaitTimeout); err != nil {
 		b.Fatalf("warm-up: %v", err)
 	}
+	var cpu0 time.Duration
+	if serverCPU != nil {
+		if cpu0, err = serverCPU(); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.SetBytes(int64(bodySize))
 	b.ResetTimer()
 	st, err := RunEcho(sess, b.N, window, req, awaitTimeout)
 	b.StopTimer()
 	if err != nil {
 		b.Fatalf("echo: %v", err)
+	}
+	if serverCPU != nil {
+		cpu1, err := serverCPU()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(cpu1-cpu0)/float64(time.Millisecond)/float64(b.N), "server-cpu-ms")
 	}
 	b.ReportMetric(st.FramesPerSecond(), "frames/s")
 	b.ReportMetric(float64(st.Percentile(50))/float64(time.Millisecond), "p50-ms")
