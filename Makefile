@@ -152,6 +152,18 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 bench: deps ## run the Go benchmarks (allocations reported)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
 
+ROUNDS     ?= 5
+BENCH_TIME ?= 2s
+.PHONY: bench-official
+bench-official: deps ## official client → our server vs → official server, each server in its own process: ROUNDS paired runs (BENCH_TIME per case), median ratios
+	$(GO) test -c -o $(BIN)/nnrpffi.test ./cgo/nnrpffi
+	@rm -f $(BIN)/bench-official.txt
+	@for i in $$(seq $(ROUNDS)); do \
+		echo "bench-official: round $$i of $(ROUNDS)" >&2; \
+		$(BIN)/nnrpffi.test -test.run='^$$' -test.bench='^BenchmarkOfficialClientProcess$$' -test.benchtime=$(BENCH_TIME) >> $(BIN)/bench-official.txt || exit 1; \
+	done
+	$(GO) run ./cgo/nnrpffi/nnrpffitest/benchpair < $(BIN)/bench-official.txt
+
 $(GOLANGCI):
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
