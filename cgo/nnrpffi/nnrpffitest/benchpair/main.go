@@ -77,25 +77,33 @@ func parse(r io.Reader) (map[string]map[string][]result, []string, error) {
 }
 
 func write(w io.Writer, runs map[string]map[string][]result, order []string) {
-	fmt.Fprintln(w, "| case | runs | ours frames/s | official frames/s | ours ÷ official (median, range) | ours p50 / p99 ms | official p50 / p99 ms | server CPU ms/frame ours / official |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---|---|---|---|")
+	fmt.Fprintln(w, "| case | runs | frames/s ours / official | ours ÷ official frames/s | p50 ms ours / official | ours ÷ official p50 | p99 ms ours / official | ours ÷ official p99 | server CPU ms/frame ours / official |")
+	fmt.Fprintln(w, "|---|---:|---|---|---|---|---|---|---|")
 	for _, name := range order {
 		ours, off := runs[name]["ours"], runs[name]["official"]
-		n := min(len(ours), len(off))
-		ratio := "—"
-		if n > 0 {
-			rs := make([]float64, n)
-			for i := range n {
-				rs[i] = ours[i]["frames/s"] / off[i]["frames/s"]
-			}
-			ratio = fmt.Sprintf("%.2f (%.2f–%.2f)", median(rs), slices.Min(rs), slices.Max(rs))
-		}
-		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s / %s | %s / %s | %s / %s |\n", name, n,
-			med(ours, "frames/s", "%.0f"), med(off, "frames/s", "%.0f"), ratio,
-			med(ours, "p50-ms", "%.3g"), med(ours, "p99-ms", "%.3g"),
-			med(off, "p50-ms", "%.3g"), med(off, "p99-ms", "%.3g"),
+		fmt.Fprintf(w, "| %s | %d | %s / %s | %s | %s / %s | %s | %s / %s | %s | %s / %s |\n", name, min(len(ours), len(off)),
+			med(ours, "frames/s", "%.0f"), med(off, "frames/s", "%.0f"), pairedRatio(ours, off, "frames/s"),
+			med(ours, "p50-ms", "%.3g"), med(off, "p50-ms", "%.3g"), pairedRatio(ours, off, "p50-ms"),
+			med(ours, "p99-ms", "%.3g"), med(off, "p99-ms", "%.3g"), pairedRatio(ours, off, "p99-ms"),
 			med(ours, "server-cpu-ms", "%.3g"), med(off, "server-cpu-ms", "%.3g"))
 	}
+}
+
+// pairedRatio formats the median and range of ours[i][unit] ÷
+// off[i][unit] over the runs both have, or "—".
+func pairedRatio(ours, off []result, unit string) string {
+	var rs []float64
+	for i := range min(len(ours), len(off)) {
+		a, okA := ours[i][unit]
+		b, okB := off[i][unit]
+		if okA && okB && b != 0 {
+			rs = append(rs, a/b)
+		}
+	}
+	if len(rs) == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f (%.2f–%.2f)", median(rs), slices.Min(rs), slices.Max(rs))
 }
 
 // med formats the median of metric unit over rs, or "—" when absent.

@@ -28,11 +28,11 @@ BenchmarkOfficialClientProcess/server=ours/quic/1024KiB/w16-2         	     200	
 	}
 	// Ratios per run 2.0, 0.5, 1.5: median 1.5, not the ratio of the
 	// medians (60/50 = 1.2).
-	want := "| quic/1024KiB/w1 | 3 | 60 | 50 | 1.50 (0.50–2.00) | 10 / 15 | 11 / 34 | 8 / 9 |"
+	want := "| quic/1024KiB/w1 | 3 | 60 / 50 | 1.50 (0.50–2.00) | 10 / 11 | 0.91 (0.91–0.93) | 15 / 34 | 0.44 (0.44–0.44) | 8 / 9 |"
 	if lines[2] != want {
 		t.Errorf("got  %s\nwant %s", lines[2], want)
 	}
-	want = "| quic/1024KiB/w16 | 0 | 60 | — | — | 10 / 15 | — / — | 8 / — |"
+	want = "| quic/1024KiB/w16 | 0 | 60 / — | — | 10 / — | — | 15 / — | — | 8 / — |"
 	if lines[3] != want {
 		t.Errorf("got  %s\nwant %s", lines[3], want)
 	}
