@@ -95,7 +95,7 @@ func startServerProcess(b *testing.B, srv string, kind carrier.Kind) (nnrpffi.Di
 		case <-time.After(30 * time.Second):
 			_ = cmd.Process.Kill()
 			b.Errorf("%s server process did not stop within 30 s of its input closing; killed", srv)
-			<-exited
+			b.Logf("%s server process after kill: %v", srv, <-exited)
 		}
 	})
 

@@ -156,6 +156,6 @@ func checkOOB(t *testing.T, i int, oob []byte) {
 		oob = rest
 	}
 	if !tos {
-		t.Errorf("datagram %d: no IP_TOS control message with ECT(0)", i)
+		t.Errorf("datagram %d: no IP_TOS control message with the ECN bits sent (0x02)", i)
 	}
 }
