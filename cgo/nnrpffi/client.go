@@ -154,11 +154,11 @@ func (c *ClientConn) OpenSession(o SessionOptions) (*ClientSession, error) {
 			c.lib.live.Add(-1)
 			return nil, err
 		}
-		s := &ClientSession{conn: c, h: sh, closed: true, native: true}
+		s := &ClientSession{conn: c, h: sh, sessionHandle: sessionHandle{closed: true, native: true}}
 		c.sessions[s] = struct{}{}
 		return nil, err
 	}
-	s := &ClientSession{conn: c, h: sh, id: uint32(id), native: true}
+	s := &ClientSession{conn: c, h: sh, id: uint32(id), sessionHandle: sessionHandle{native: true}}
 	c.sessions[s] = struct{}{}
 	return s, nil
 }
@@ -178,13 +178,7 @@ func (c *ClientConn) Close() error {
 	c.mu.Unlock()
 
 	for s := range sessions {
-		s.mu.Lock()
-		s.closed = true
-		if s.native {
-			s.native = false
-			c.lib.live.Add(-1)
-		}
-		s.mu.Unlock()
+		s.invalidate(&c.lib.live)
 	}
 	if err := statusError("nnrp_client_close_connection", C.nf_call_client_close_connection(c.lib.api, c.h)); err != nil {
 		return err
@@ -199,9 +193,7 @@ type ClientSession struct {
 	h    C.nf_handle
 	id   uint32
 
-	mu     sync.RWMutex // R: calls on the session; W: Close
-	closed bool
-	native bool // the library still holds the session handle
+	sessionHandle
 
 	submitMu  sync.Mutex
 	lastFrame uint32
@@ -333,18 +325,9 @@ func decodeEvents(raw []rawEvent, err error, server bool) ([]Event, error) {
 // session is still closed for this binding and its native handle is reclaimed
 // when the connection closes. It returns ErrClosed when called again.
 func (s *ClientSession) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return ErrClosed
-	}
-	s.closed = true
-	err := statusError("nnrp_client_close", C.nf_call_client_close(s.conn.lib.api, s.h))
-	if err == nil {
-		s.native = false
-		s.conn.lib.live.Add(-1)
-	}
-	s.mu.Unlock()
+	err := s.close(&s.conn.lib.live, func() error {
+		return statusError("nnrp_client_close", C.nf_call_client_close(s.conn.lib.api, s.h))
+	})
 	if err == nil {
 		s.conn.mu.Lock()
 		delete(s.conn.sessions, s)

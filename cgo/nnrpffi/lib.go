@@ -190,6 +190,49 @@ func isStatus(err error, c StatusCode) bool {
 
 // cBuf is C heap memory holding a copy of Go bytes for the duration of one
 // call, so the library never sees a Go pointer.
+// sessionHandle is the binding's state of a library session handle, shared
+// by client and server sessions.
+type sessionHandle struct {
+	mu     sync.RWMutex // R: calls on the session; W: closing it
+	closed bool
+	native bool // the library still holds the handle
+}
+
+// release gives the handle's count in live back once the library no longer
+// holds it. Called with mu held for writing.
+func (h *sessionHandle) release(live *atomic.Int64) {
+	if h.native {
+		h.native = false
+		live.Add(-1)
+	}
+}
+
+// invalidate closes the handle for the binding because its connection is
+// closing, which reclaims it in the library.
+func (h *sessionHandle) invalidate(live *atomic.Int64) {
+	h.mu.Lock()
+	h.closed = true
+	h.release(live)
+	h.mu.Unlock()
+}
+
+// close closes the handle for the binding and calls closeNative to close it
+// in the library; the handle is released when that succeeds (otherwise its
+// connection's close reclaims it). It returns ErrClosed when called again.
+func (h *sessionHandle) close(live *atomic.Int64, closeNative func() error) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return ErrClosed
+	}
+	h.closed = true
+	err := closeNative()
+	if err == nil {
+		h.release(live)
+	}
+	return err
+}
+
 type cBuf struct {
 	p unsafe.Pointer
 	n int

@@ -256,7 +256,7 @@ func (s *Server) Accept(ctx context.Context) (*ServerSession, error) {
 	}
 	// The claim consumed the ticket and produced the session handle: the
 	// number of native handles is unchanged.
-	sess := &ServerSession{srv: s, h: res.session, transport: Transport(res.active_transport_id), native: true, ops: map[uint32]uint64{}}
+	sess := &ServerSession{srv: s, h: res.session, transport: Transport(res.active_transport_id), sessionHandle: sessionHandle{native: true}, ops: map[uint32]uint64{}}
 	var id C.uint32_t
 	idErr := statusError("nnrp_session_id", C.nf_call_session_id(api, res.session, &id))
 	sess.id = uint32(id)
@@ -288,13 +288,7 @@ func (s *Server) Close() error {
 	s.sessions = nil
 	s.mu.Unlock()
 	for sess := range sessions {
-		sess.mu.Lock()
-		sess.closed = true
-		if sess.native {
-			sess.native = false
-			s.lib.live.Add(-1)
-		}
-		sess.mu.Unlock()
+		sess.invalidate(&s.lib.live)
 	}
 	if err := statusError("nnrp_connection_close", C.nf_call_connection_close(s.lib.api, s.h)); err != nil {
 		return err
@@ -310,9 +304,7 @@ type ServerSession struct {
 	id        uint32
 	transport Transport
 
-	mu     sync.RWMutex // R: calls on the session; W: Close
-	closed bool
-	native bool
+	sessionHandle
 
 	opsMu sync.Mutex
 	ops   map[uint32]uint64 // frame id -> operation id of frames without a terminal yet
@@ -381,26 +373,10 @@ func checkOp(op Operation) error {
 // answered, expired). Neither wire nor the library checks the class against
 // the submit's budget policy (wire.ResultPush.CheckPolicy does, on request).
 func (s *ServerSession) SendResult(op Operation, m *wire.ResultPush, body []byte) error {
-	if err := checkOp(op); err != nil {
-		return err
-	}
-	if len(body) > math.MaxUint32 {
-		return fmt.Errorf("nnrp ffi: body of %d bytes is too large", len(body))
-	}
-	var scratch [128]byte
-	mb, err := appendMeta(scratch[:], m)
+	err := s.send(op, m, body, func(payload C.nf_bytes) C.nf_status {
+		return C.nf_call_server_send_result(s.srv.lib.api, C.nf_send_result_req{operation: op.h.c(), payload: payload})
+	}, "nnrp_server_send_result")
 	if err != nil {
-		return err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return ErrClosed
-	}
-	buf := newCBuf(mb, body)
-	defer buf.free()
-	req := C.nf_send_result_req{operation: op.h.c(), payload: buf.view()}
-	if err := statusError("nnrp_server_send_result", C.nf_call_server_send_result(s.srv.lib.api, req)); err != nil {
 		return err
 	}
 	s.settle(op)
@@ -446,6 +422,16 @@ func orOp(id uint64, op Operation) uint64 {
 }
 
 func (s *ServerSession) sendFrame(op Operation, m wire.Message, body []byte) error {
+	return s.send(op, m, body, func(payload C.nf_bytes) C.nf_status {
+		req := C.nf_frame_send_req{handle: s.h, message_type: C.uint32_t(m.Type()), frame_id: C.uint32_t(op.FrameID), payload: payload}
+		return C.nf_call_runtime_frame_send(s.srv.lib.api, req)
+	}, "nnrp_runtime_frame_send")
+}
+
+// send checks op and body, encodes m and, while the session is open, calls
+// the library through call with m's metadata followed by body in C memory;
+// fn names the library function in errors.
+func (s *ServerSession) send(op Operation, m wire.Message, body []byte, call func(payload C.nf_bytes) C.nf_status, fn string) error {
 	if err := checkOp(op); err != nil {
 		return err
 	}
@@ -464,8 +450,7 @@ func (s *ServerSession) sendFrame(op Operation, m wire.Message, body []byte) err
 	}
 	buf := newCBuf(mb, body)
 	defer buf.free()
-	req := C.nf_frame_send_req{handle: s.h, message_type: C.uint32_t(m.Type()), frame_id: C.uint32_t(op.FrameID), payload: buf.view()}
-	return statusError("nnrp_runtime_frame_send", C.nf_call_runtime_frame_send(s.srv.lib.api, req))
+	return statusError(fn, call(buf.view()))
 }
 
 // Close closes the session (nnrp_server_close): it sends SESSION_CLOSE_ACK if
@@ -474,18 +459,9 @@ func (s *ServerSession) sendFrame(op Operation, m wire.Message, body []byte) err
 // binding and its handle is reclaimed when the server closes. It returns
 // ErrClosed when called again.
 func (s *ServerSession) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return ErrClosed
-	}
-	s.closed = true
-	err := statusError("nnrp_server_close", C.nf_call_server_close(s.srv.lib.api, s.h))
-	if err == nil && s.native {
-		s.native = false
-		s.srv.lib.live.Add(-1)
-	}
-	s.mu.Unlock()
+	err := s.close(&s.srv.lib.live, func() error {
+		return statusError("nnrp_server_close", C.nf_call_server_close(s.srv.lib.api, s.h))
+	})
 	if err == nil {
 		s.srv.mu.Lock()
 		delete(s.srv.sessions, s)
