@@ -66,8 +66,14 @@ const awaitTimeout = 10 * time.Second
 // it together with the non-terminal events of that frame that came first.
 func awaitTerminal(t *testing.T, s *nnrpffi.ClientSession, frame uint32) (nnrpffi.Event, []nnrpffi.Event) {
 	t.Helper()
+	return awaitTerminalWithin(t, s, frame, awaitTimeout)
+}
+
+// awaitTerminalWithin is awaitTerminal with its own bound.
+func awaitTerminalWithin(t *testing.T, s *nnrpffi.ClientSession, frame uint32, d time.Duration) (nnrpffi.Event, []nnrpffi.Event) {
+	t.Helper()
 	var before []nnrpffi.Event
-	deadline := time.Now().Add(awaitTimeout)
+	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		events, err := s.Await(time.Until(deadline), 1)
 		if err != nil {
@@ -83,7 +89,7 @@ func awaitTerminal(t *testing.T, s *nnrpffi.ClientSession, frame uint32) (nnrpff
 			before = append(before, ev)
 		}
 	}
-	t.Fatalf("no terminal event for frame %d within %v", frame, awaitTimeout)
+	t.Fatalf("no terminal event for frame %d within %v", frame, d)
 	return nnrpffi.Event{}, nil
 }
 

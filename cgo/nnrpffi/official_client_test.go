@@ -467,30 +467,6 @@ func checkResultClasses(t *testing.T, o *ourServer, s *ourSession, rng *rand.Ran
 	}
 }
 
-// awaitTerminalWithin is awaitTerminal with its own bound.
-func awaitTerminalWithin(t *testing.T, s *nnrpffi.ClientSession, frame uint32, d time.Duration) (nnrpffi.Event, []nnrpffi.Event) {
-	t.Helper()
-	var before []nnrpffi.Event
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		events, err := s.Await(time.Until(deadline), 1)
-		if err != nil {
-			t.Fatalf("await frame %d: %v", frame, err)
-		}
-		for _, ev := range events {
-			if ev.FrameID() != frame {
-				t.Fatalf("event for frame %d while waiting for frame %d: %s", ev.FrameID(), frame, ev.String())
-			}
-			if ev.Terminal() {
-				return ev, before
-			}
-			before = append(before, ev)
-		}
-	}
-	t.Fatalf("no terminal event for frame %d within %v", frame, d)
-	return nnrpffi.Event{}, nil
-}
-
 // checkStream: PROGRESS and PARTIAL_RESULT precede the result and carry the
 // frame's operation.
 func checkStream(t *testing.T, s *ourSession, rng *rand.Rand) {
