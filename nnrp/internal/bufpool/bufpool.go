@@ -27,10 +27,17 @@ type Buf struct {
 	pool  *Pool
 }
 
-// Retain adds a holder.
+// Retain adds a holder. Retaining a released buffer panics without
+// touching its count, so the buffer's state stays as it was.
 func (b *Buf) Retain() {
-	if b.refs.Add(1) <= 1 {
-		panic("bufpool: Retain of a released buffer")
+	for {
+		n := b.refs.Load()
+		if n <= 0 {
+			panic("bufpool: Retain of a released buffer")
+		}
+		if b.refs.CompareAndSwap(n, n+1) {
+			return
+		}
 	}
 }
 
